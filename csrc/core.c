@@ -1,0 +1,104 @@
+/*
+ * sinchnumbers.core: the C half of the client. HTTP lives in transport.c;
+ * this file holds the module table and the byte-level helpers the Lua
+ * layer calls on every request (percent-encoding, base64) or on every
+ * webhook (HMAC-SHA1, constant-time comparison).
+ */
+#include "compat.h"
+#include "codec.h"
+#include "transport.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+
+/* core.url_encode(s) -> s with every byte but A-Z a-z 0-9 - . _ ~ as %XX */
+static int core_url_encode(lua_State *L)
+{
+    size_t len;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
+    luaL_Buffer out;
+    char *dst;
+
+    luaL_buffinit(L, &out);
+    /* Encode in slices so the buffer never needs more than LUAL_BUFFERSIZE. */
+    while (len > 0) {
+        size_t slice = len < LUAL_BUFFERSIZE / 3 ? len : LUAL_BUFFERSIZE / 3;
+        dst = luaL_prepbuffer(&out);
+        luaL_addsize(&out, sn_percent_encode(s, slice, dst));
+        s += slice;
+        len -= slice;
+    }
+    luaL_pushresult(&out);
+    return 1;
+}
+
+/* core.base64(s) -> standard base64 with padding */
+static int core_base64(lua_State *L)
+{
+    size_t len;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
+    char *out = malloc(SN_BASE64_ENCODED_MAX(len));
+    size_t out_len;
+
+    if (!out)
+        return luaL_error(L, "not enough memory for base64");
+    out_len = sn_base64_encode(s, len, out);
+    lua_pushlstring(L, out, out_len);
+    free(out);
+    return 1;
+}
+
+/* core.hmac_sha1_hex(key, data) -> 40 lowercase hex digits */
+static int core_hmac_sha1_hex(lua_State *L)
+{
+    size_t key_len, data_len;
+    const char *key = luaL_checklstring(L, 1, &key_len);
+    const char *data = luaL_checklstring(L, 2, &data_len);
+    char hex[40];
+
+    if (!sn_hmac_sha1_hex(key, key_len, data, data_len, hex))
+        return luaL_error(L, "HMAC-SHA1 failed in libcrypto");
+    lua_pushlstring(L, hex, sizeof hex);
+    return 1;
+}
+
+/* core.equal(a, b) -> whether a and b hold the same bytes, in constant time */
+static int core_equal(lua_State *L)
+{
+    size_t a_len, b_len;
+    const char *a = luaL_checklstring(L, 1, &a_len);
+    const char *b = luaL_checklstring(L, 2, &b_len);
+    lua_pushboolean(L, sn_equal_constant_time(a, a_len, b, b_len));
+    return 1;
+}
+
+static const luaL_Reg core_functions[] = {
+    {"transport", sn_transport_new},
+    {"url_encode", core_url_encode},
+    {"base64", core_base64},
+    {"hmac_sha1_hex", core_hmac_sha1_hex},
+    {"equal", core_equal},
+    {NULL, NULL}
+};
+
+SN_EXPORT int luaopen_sinchnumbers_core(lua_State *L);
+
+int luaopen_sinchnumbers_core(lua_State *L)
+{
+    /* Once per process, and never cleaned up: other modules in the same
+     * process (nginx, lua-curl) may share libcurl's global state. */
+    static int curl_ready = 0;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return luaL_error(L, "libcurl could not be initialised");
+        curl_ready = 1;
+    }
+
+    sn_transport_register(L);
+    luaL_newlib(L, core_functions);
+    lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+    lua_setfield(L, -2, "curl_version");
+    lua_pushliteral(L, "0.1.0");
+    lua_setfield(L, -2, "version");
+    return 1;
+}

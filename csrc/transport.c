@@ -1,0 +1,515 @@
+/*
+ * HTTP over one libcurl easy handle per object. Reusing the handle is what
+ * keeps connections alive between requests, so nothing here is per call
+ * that can be kept: the handle, the receive buffers and the request header
+ * list all live as long as the object.
+ */
+#include "transport.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TRANSPORT_METATABLE "sinchnumbers.transport"
+#define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_MAX_BODY_SIZE (8u * 1024u * 1024u)
+/* Headers are not the body cap's business, but must not grow without end. */
+#define MAX_HEADER_BYTES (256u * 1024u)
+/* A buffer larger than this after a request is given back, not kept. */
+#define KEEP_BUFFER_BYTES (256u * 1024u)
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} buffer;
+
+typedef struct {
+    CURL *easy;                      /* NULL once closed */
+    struct curl_slist *request_headers; /* freed on the next request or on close */
+    buffer body, headers;
+    size_t max_body_size;
+    long timeout_ms, connect_timeout_ms;
+    int too_large;                   /* set by the callbacks when a cap stops the transfer */
+    char error[CURL_ERROR_SIZE];
+} transport;
+
+/* --- buffers -------------------------------------------------------------- */
+
+static int buffer_append(buffer *b, const char *data, size_t len)
+{
+    if (b->cap - b->len < len) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len < len)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            return 0;
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return 1;
+}
+
+static void buffer_reset(buffer *b)
+{
+    if (b->cap > KEEP_BUFFER_BYTES) {
+        free(b->data);
+        b->data = NULL;
+        b->cap = 0;
+    }
+    b->len = 0;
+}
+
+static void buffer_free(buffer *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* --- libcurl callbacks ---------------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t count, void *userdata)
+{
+    transport *t = userdata;
+    size_t len = size * count;
+
+    /* CURLOPT_MAXFILESIZE only sees a Content-Length; a chunked body is capped here. */
+    if (len > t->max_body_size - t->body.len) {
+        t->too_large = 1;
+        return 0;
+    }
+    return buffer_append(&t->body, data, len) ? len : 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t count, void *userdata)
+{
+    transport *t = userdata;
+    size_t len = size * count;
+
+    /* A new status line (after a 100 Continue, say) starts a new header block. */
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        t->headers.len = 0;
+    if (len > MAX_HEADER_BYTES - t->headers.len) {
+        t->too_large = 1;
+        return 0;
+    }
+    return buffer_append(&t->headers, data, len) ? len : 0;
+}
+
+/* --- response headers ----------------------------------------------------- */
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int sn_split_header_line(const char *line, size_t len,
+                         const char **name, size_t *name_len,
+                         const char **value, size_t *value_len)
+{
+    const char *colon = memchr(line, ':', len);
+    if (!colon || colon == line)
+        return 0;
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0)
+        return 0;
+
+    const char *start = colon + 1, *end = line + len;
+    while (start < end && is_space(*start))
+        start++;
+    while (end > start && is_space(end[-1]))
+        end--;
+
+    *name = line;
+    *name_len = (size_t)(colon - line);
+    *value = start;
+    *value_len = (size_t)(end - start);
+    return 1;
+}
+
+/* Pushes the received headers as { lowercase-name = value }; repeats joined by ", ". */
+static void push_headers(lua_State *L, const buffer *raw)
+{
+    luaL_Buffer key;
+    const char *line = raw->data, *end = raw->data + raw->len;
+
+    lua_newtable(L);
+    while (line < end) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        size_t line_len = eol ? (size_t)(eol - line + 1) : (size_t)(end - line);
+        const char *name, *value;
+        size_t name_len, value_len;
+
+        if (sn_split_header_line(line, line_len, &name, &name_len, &value, &value_len)) {
+            luaL_buffinit(L, &key);
+            for (size_t i = 0; i < name_len; i++) {
+                char c = name[i];
+                luaL_addchar(&key, (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c);
+            }
+            luaL_pushresult(&key);
+            lua_pushvalue(L, -1);
+            lua_rawget(L, -3);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                lua_pushlstring(L, value, value_len);
+            } else {
+                lua_pushliteral(L, ", ");
+                lua_pushlstring(L, value, value_len);
+                lua_concat(L, 3);
+            }
+            lua_rawset(L, -3);
+        }
+        line += line_len;
+    }
+}
+
+/* --- errors --------------------------------------------------------------- */
+
+static const char *error_kind(const transport *t, CURLcode code)
+{
+    if (t->too_large || code == CURLE_FILESIZE_EXCEEDED)
+        return "too_large";
+    switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return "invalid_argument";
+    default:
+        return "network";
+    }
+}
+
+/*
+ * nil, { kind, message, curl_code, sent }. `sent` is false only when not a
+ * byte of the request left this process, which is what makes a POST safe
+ * to try again.
+ */
+static int push_error(lua_State *L, transport *t, CURLcode code)
+{
+    long request_size = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_size);
+
+    lua_pushnil(L);
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, error_kind(t, code));
+    lua_setfield(L, -2, "kind");
+    if (t->too_large || code == CURLE_FILESIZE_EXCEEDED)
+        lua_pushfstring(L, "response larger than the limit of %d bytes",
+                        (int)(t->max_body_size > 0x7fffffff ? 0x7fffffff : t->max_body_size));
+    else
+        lua_pushstring(L, t->error[0] ? t->error : curl_easy_strerror(code));
+    lua_setfield(L, -2, "message");
+    lua_pushinteger(L, (lua_Integer)code);
+    lua_setfield(L, -2, "curl_code");
+    lua_pushboolean(L, request_size > 0);
+    lua_setfield(L, -2, "sent");
+    return 2;
+}
+
+static int push_usage_error(lua_State *L, const char *message)
+{
+    lua_pushnil(L);
+    lua_createtable(L, 0, 3);
+    lua_pushliteral(L, "invalid_argument");
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, message);
+    lua_setfield(L, -2, "message");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "sent");
+    return 2;
+}
+
+/* --- options -------------------------------------------------------------- */
+
+/* Reads an optional number of seconds from table idx into milliseconds. */
+static long opt_milliseconds(lua_State *L, int idx, const char *field, long fallback)
+{
+    long ms = fallback;
+    lua_getfield(L, idx, field);
+    if (!lua_isnil(L, -1)) {
+        lua_Number seconds = lua_tonumber(L, -1);
+        if (!lua_isnumber(L, -1) || !(seconds > 0) || seconds > 86400)
+            luaL_error(L, "%s must be a number of seconds above 0 and at most 86400", field);
+        ms = (long)(seconds * 1000 + 0.5);
+        if (ms < 1)
+            ms = 1;
+    }
+    lua_pop(L, 1);
+    return ms;
+}
+
+/* Reads an optional string from table idx; NULL when the field is absent. */
+static const char *opt_string(lua_State *L, int idx, const char *field)
+{
+    const char *s = NULL;
+    lua_getfield(L, idx, field);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "%s must be a string", field);
+        s = lua_tostring(L, -1);
+    }
+    lua_pop(L, 1); /* the string stays alive in the options table */
+    return s;
+}
+
+static transport *check_open(lua_State *L)
+{
+    transport *t = luaL_checkudata(L, 1, TRANSPORT_METATABLE);
+    if (!t->easy)
+        luaL_error(L, "attempt to use a closed transport");
+    return t;
+}
+
+/* --- request -------------------------------------------------------------- */
+
+static int is_method_token(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < 'A' || *s > 'Z')
+            return 0;
+    return 1;
+}
+
+static int has_line_break(const char *s, size_t len)
+{
+    return memchr(s, '\r', len) || memchr(s, '\n', len) || memchr(s, '\0', len);
+}
+
+/*
+ * Builds the request header list from the table at idx. Returns NULL and
+ * sets *problem on a header that would break the request apart.
+ */
+static const char *set_request_headers(lua_State *L, transport *t, int idx, int sends_body)
+{
+    int has_content_type = 0;
+    luaL_Buffer line;
+
+    curl_slist_free_all(t->request_headers);
+    t->request_headers = NULL;
+
+    if (!lua_isnil(L, idx)) {
+        luaL_checktype(L, idx, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            size_t name_len, value_len;
+            const char *name, *value;
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                return "header names and values must be strings";
+            name = lua_tolstring(L, -2, &name_len);
+            value = lua_tolstring(L, -1, &value_len);
+            if (name_len == 0 || memchr(name, ':', name_len) || has_line_break(name, name_len)
+                || has_line_break(value, value_len))
+                return "a header name or value holds a line break, a NUL or a misplaced colon";
+            if (name_len == 12 && strncasecmp(name, "content-type", 12) == 0)
+                has_content_type = 1;
+
+            luaL_buffinit(L, &line);
+            luaL_addlstring(&line, name, name_len);
+            luaL_addstring(&line, value_len ? ": " : ";");
+            luaL_addlstring(&line, value, value_len);
+            luaL_pushresult(&line);
+            struct curl_slist *grown = curl_slist_append(t->request_headers, lua_tostring(L, -1));
+            if (!grown)
+                luaL_error(L, "not enough memory for the request headers");
+            t->request_headers = grown;
+            lua_pop(L, 2);
+        }
+    }
+
+    /* libcurl would label a body as a form, and wait for 100 Continue on a large one. */
+    if (sends_body && !has_content_type)
+        t->request_headers = curl_slist_append(t->request_headers, "Content-Type:");
+    t->request_headers = curl_slist_append(t->request_headers, "Expect:");
+    if (!t->request_headers)
+        luaL_error(L, "not enough memory for the request headers");
+    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->request_headers);
+    return NULL;
+}
+
+/* t:request(method, url, headers, body, options) -> status, headers, body | nil, err */
+static int transport_request(lua_State *L)
+{
+    transport *t = check_open(L);
+    const char *method = luaL_checkstring(L, 2);
+    size_t url_len, body_len = 0;
+    const char *url = luaL_checklstring(L, 3, &url_len);
+    const char *body = luaL_optlstring(L, 5, NULL, &body_len);
+    long timeout_ms = t->timeout_ms, connect_timeout_ms = t->connect_timeout_ms;
+    int sends_body = body != NULL || strcmp(method, "POST") == 0;
+    const char *problem;
+    CURLcode code;
+    CURL *easy = t->easy;
+
+    if (!lua_isnoneornil(L, 6)) {
+        luaL_checktype(L, 6, LUA_TTABLE);
+        timeout_ms = opt_milliseconds(L, 6, "timeout", timeout_ms);
+        connect_timeout_ms = opt_milliseconds(L, 6, "connect_timeout", connect_timeout_ms);
+    }
+    if (!is_method_token(method))
+        return push_usage_error(L, "the HTTP method must be upper-case letters");
+    if (has_line_break(url, url_len))
+        return push_usage_error(L, "the URL holds a line break or a NUL");
+    lua_settop(L, 6);
+    if ((problem = set_request_headers(L, t, 4, sends_body)))
+        return push_usage_error(L, problem);
+
+    /* The handle keeps every option from the previous request: set them all. */
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
+    if (sends_body) {
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body ? body : "");
+    } else {
+        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    }
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    else if (strcmp(method, sends_body ? "POST" : "GET") != 0)
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+
+    t->body.len = t->headers.len = 0;
+    t->too_large = 0;
+    t->error[0] = '\0';
+    code = curl_easy_perform(easy);
+
+    if (code != CURLE_OK) {
+        push_error(L, t, code);
+    } else {
+        long status = 0;
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        lua_pushinteger(L, (lua_Integer)status);
+        push_headers(L, &t->headers);
+        lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
+    }
+    /* The POST body is the caller's string: libcurl must not keep a pointer to it. */
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, NULL);
+    buffer_reset(&t->body);
+    buffer_reset(&t->headers);
+    return code == CURLE_OK ? 3 : 2;
+}
+
+/* --- lifetime ------------------------------------------------------------- */
+
+/* close, __gc and __close: safe in any order and any number of times. */
+static int transport_close(lua_State *L)
+{
+    transport *t = luaL_checkudata(L, 1, TRANSPORT_METATABLE);
+    if (t->easy) {
+        curl_easy_cleanup(t->easy);
+        t->easy = NULL;
+    }
+    curl_slist_free_all(t->request_headers);
+    t->request_headers = NULL;
+    buffer_free(&t->body);
+    buffer_free(&t->headers);
+    return 0;
+}
+
+static int transport_tostring(lua_State *L)
+{
+    transport *t = luaL_checkudata(L, 1, TRANSPORT_METATABLE);
+    if (t->easy)
+        lua_pushfstring(L, "sinchnumbers.transport (libcurl %s): %p", curl_version_info(CURLVERSION_NOW)->version, (void *)t);
+    else
+        lua_pushfstring(L, "sinchnumbers.transport (closed): %p", (void *)t);
+    return 1;
+}
+
+static void configure_handle(lua_State *L, transport *t, int options)
+{
+    CURL *easy = t->easy;
+
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM in threaded hosts such as nginx */
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    /* Stops a body announced with a Content-Length before any of it arrives. */
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body_size);
+
+    /* libcurl copies option strings, so the options table need not outlive this. */
+    const char *user_agent = opt_string(L, options, "user_agent");
+    const char *ca_file = opt_string(L, options, "ca_file");
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent ? user_agent : "sinchnumbers-lua");
+    if (ca_file)
+        curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file);
+}
+
+int sn_transport_new(lua_State *L)
+{
+    transport *t;
+
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+
+    t = lua_newuserdata(L, sizeof *t);
+    memset(t, 0, sizeof *t);
+    luaL_getmetatable(L, TRANSPORT_METATABLE);
+    lua_setmetatable(L, -2);
+
+    t->timeout_ms = opt_milliseconds(L, 1, "timeout", DEFAULT_TIMEOUT_MS);
+    t->connect_timeout_ms = opt_milliseconds(L, 1, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS);
+    t->max_body_size = DEFAULT_MAX_BODY_SIZE;
+    lua_getfield(L, 1, "max_body_size");
+    if (!lua_isnil(L, -1)) {
+        lua_Number size = lua_tonumber(L, -1);
+        if (!lua_isnumber(L, -1) || size < 1 || size > 1024.0 * 1024 * 1024)
+            return luaL_error(L, "max_body_size must be a number of bytes from 1 to 1 GiB");
+        t->max_body_size = (size_t)size;
+    }
+    lua_pop(L, 1);
+
+    t->easy = curl_easy_init();
+    if (!t->easy)
+        return luaL_error(L, "libcurl could not make a handle");
+    configure_handle(L, t, 1);
+    return 1;
+}
+
+static const luaL_Reg transport_methods[] = {
+    {"request", transport_request},
+    {"close", transport_close},
+    {NULL, NULL}
+};
+
+static const luaL_Reg transport_metamethods[] = {
+    {"__gc", transport_close},
+    {"__close", transport_close},
+    {"__tostring", transport_tostring},
+    {NULL, NULL}
+};
+
+void sn_transport_register(lua_State *L)
+{
+    luaL_newmetatable(L, TRANSPORT_METATABLE);
+    luaL_setfuncs(L, transport_metamethods, 0);
+    luaL_newlib(L, transport_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "sinchnumbers.transport");
+    lua_setfield(L, -2, "__name");
+    lua_pop(L, 1);
+}
