@@ -95,3 +95,8 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# The rockspec must list every Lua module, and `luarocks make` must give a
+# tree that loads under 5.4 and under LuaJIT (LuaRocks' 5.1).
+check-rockspec:
+	@sh tools/check-rockspec.sh

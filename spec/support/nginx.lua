@@ -1,0 +1,128 @@
+-- Runs a real nginx with the Lua module for the specs: a temporary prefix,
+-- loopback only, started and stopped by its process id.
+local socket = require "socket"
+
+local nginx = {}
+
+local ROOT = os.getenv("PWD") or "."
+local MODULES = "/usr/lib/nginx/modules"
+
+local function run(command)
+  local pipe = assert(io.popen(command .. " 2>&1"))
+  local output = pipe:read("*a")
+  local ok, _, code = pipe:close()
+  -- Lua 5.1 and LuaJIT give the exit status as the first value.
+  return (ok == true or ok == 0) and (code == nil or code == 0), output
+end
+
+local function write_file(path, text)
+  local file = assert(io.open(path, "w"))
+  file:write(text)
+  file:close()
+end
+
+local function read_file(path)
+  local file = io.open(path)
+  if not file then return nil end
+  local text = file:read("*a")
+  file:close()
+  return text
+end
+
+--- A port nothing listens on right now.
+function nginx.free_port()
+  local server = assert(socket.bind("127.0.0.1", 0))
+  local _, port = server:getsockname()
+  server:close()
+  return tonumber(port)
+end
+
+function nginx.available()
+  return run("command -v nginx") and read_file(MODULES .. "/ngx_http_lua_module.so") ~= nil
+end
+
+local function wait_for_port(port, seconds)
+  local deadline = socket.gettime() + seconds
+  repeat
+    local client = socket.tcp()
+    client:settimeout(0.2)
+    local ok = client:connect("127.0.0.1", port)
+    client:close()
+    if ok then return true end
+    socket.sleep(0.02)
+  until socket.gettime() > deadline
+  return false
+end
+
+local CONFIG = [[
+worker_processes %d;
+daemon on;
+pid %s/nginx.pid;
+error_log %s/error.log warn;
+%s
+load_module %s/ndk_http_module.so;
+load_module %s/ngx_http_lua_module.so;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path %s/tmp;
+  proxy_temp_path %s/tmp;
+  fastcgi_temp_path %s/tmp;
+  uwsgi_temp_path %s/tmp;
+  scgi_temp_path %s/tmp;
+  lua_package_path "%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/?.lua;;";
+  lua_package_cpath "%s/build/luajit/?.so;;";
+  %s
+}
+]]
+
+--- Starts nginx with `http` as the body of its http block (use ${port},
+-- ${port2}, ... and ${prefix} in it). Returns a handle with the ports, the
+-- prefix and stop(), or raises with nginx's own complaint.
+function nginx.start(options)
+  local prefix = assert(io.popen("mktemp -d /tmp/sinchnumbers-nginx.XXXXXX")):read("*l")
+  assert(os.execute("mkdir -p " .. prefix .. "/tmp"))
+  local handle = { prefix = prefix, ports = {} }
+  local http = options.http:gsub("%${(%w+)}", function(name)
+    if name == "prefix" then return prefix end
+    if not handle.ports[name] then handle.ports[name] = nginx.free_port() end
+    return tostring(handle.ports[name])
+  end)
+  handle.port = handle.ports.port
+  -- As root, workers would drop to `nobody` and lose the temporary prefix.
+  local user = run("test \"$(id -u)\" = 0") and "user root;" or ""
+  write_file(prefix .. "/nginx.conf", CONFIG:format(options.workers or 1, prefix, prefix, user,
+    MODULES, MODULES, prefix, prefix, prefix, prefix, prefix, ROOT, ROOT, ROOT, ROOT, http))
+
+  local ok, output = run(("nginx -p %s -c %s/nginx.conf -e %s/error.log"):format(prefix, prefix, prefix))
+  if not ok then
+    error("nginx did not start: " .. output .. (read_file(prefix .. "/error.log") or ""))
+  end
+  handle.pid = tonumber((read_file(prefix .. "/nginx.pid") or ""):match("%d+"))
+  for _, port in pairs(handle.ports) do
+    if not wait_for_port(port, 5) then error("nginx is not listening on " .. port) end
+  end
+
+  function handle.url(path, scheme, port_name)
+    return ("%s://127.0.0.1:%d%s"):format(scheme or "http", handle.ports[port_name or "port"], path or "")
+  end
+
+  function handle.error_log()
+    return read_file(prefix .. "/error.log") or ""
+  end
+
+  function handle.stop()
+    if not handle.pid then return end
+    os.execute("kill -QUIT " .. handle.pid .. " 2>/dev/null")
+    for _ = 1, 100 do
+      if not run("kill -0 " .. handle.pid) then break end
+      socket.sleep(0.05)
+    end
+    os.execute("kill -KILL " .. handle.pid .. " 2>/dev/null; rm -rf " .. prefix)
+    handle.pid = nil
+  end
+
+  return handle
+end
+
+return nginx

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Runs the whole suite: the busted specs under every Lua in $LUAS, luacheck
+# and the memory check. Ends with the one line CI reads: "N passed, N failed".
+set -u
+
+passed=0
+failed=0
+logs=build/test-logs
+mkdir -p "$logs"
+
+count() { # count <passed> <failed>: add to the totals
+  passed=$((passed + $1))
+  failed=$((failed + $2))
+}
+
+for version in $LUAS; do
+  case $version in luajit) interpreter=luajit ;; *) interpreter=lua$version ;; esac
+  echo "== specs under $interpreter"
+  busted --lua="$interpreter" --cpath="build/$version/?.so" -o utfTerminal ${SPECS:-} > "$logs/$version.log" 2>&1
+  status=$?
+  cat "$logs/$version.log"
+  summary=$(grep -E '^[0-9]+ success' "$logs/$version.log" | tail -1)
+  if [ -z "$summary" ]; then
+    echo "busted under $interpreter ended without a summary (exit $status)"
+    count 0 1
+    continue
+  fi
+  ok=$(echo "$summary" | sed -E 's/^([0-9]+) success.*/\1/')
+  bad=$(echo "$summary" | sed -E 's/.* ([0-9]+) failures? \/ ([0-9]+) errors?.*/\1 + \2/')
+  count "$ok" $((bad))
+  [ "$status" = 0 ] || [ $((bad)) -gt 0 ] || count 0 1
+done
+
+echo "== luacheck"
+dirs=""
+for d in lua spec examples bin bench; do [ -d "$d" ] && dirs="$dirs $d"; done
+# shellcheck disable=SC2086
+if luacheck --no-color -q $dirs; then count 1 0; else count 0 1; fi
+
+echo "== memory"
+if sh tools/check-memory.sh; then count 1 0; else count 0 1; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
