@@ -1,0 +1,128 @@
+-- Credentials and access tokens. Everything secret (the key secret, the Basic
+-- credentials, access tokens and the header tables that carry them) lives in
+-- the closures of the object made here, never in a field of the client, so
+-- printing or dumping a client shows none of it.
+--
+-- OAuth2 client credentials: POST auth_url with Basic key_id:key_secret and
+-- grant_type=client_credentials; the token is cached (token_cache, or a table
+-- in this process) until 60 s before it expires, and dropped when the service
+-- says it has expired.
+
+local core = require "sinchnumbers.core"
+local errors = require "sinchnumbers.errors"
+
+local auth = {}
+
+-- Fetch a new token this long before the old one expires.
+local REFRESH_MARGIN = 60
+-- Sinch's documented lifetime, for a token answer that does not say.
+local DEFAULT_LIFETIME = 3600
+local TOKEN_REQUEST_BODY = "grant_type=client_credentials"
+
+-- A cache like ngx.shared.DICT (get, set with a ttl in seconds, set to nil
+-- deletes), for one client, in this process.
+local function memory_cache(clock)
+  local values, expires_at = {}, {}
+  return {
+    get = function(_, key)
+      if values[key] ~= nil and expires_at[key] > clock() then return values[key] end
+      return nil
+    end,
+    set = function(_, key, value, ttl)
+      values[key] = value
+      expires_at[key] = value ~= nil and clock() + ttl or nil
+      return true
+    end,
+  }
+end
+
+local function request_headers(authorization, user_agent, content_type)
+  return {
+    ["Authorization"] = authorization,
+    ["Accept"] = "application/json",
+    ["User-Agent"] = user_agent,
+    ["Content-Type"] = content_type,
+  }
+end
+
+-- options: mode ("oauth2" | "basic"), key_id, key_secret, auth_url,
+-- token_cache, clock, user_agent, and exchange(url, headers, body), which
+-- POSTs to the token endpoint under the client's retry policy and returns
+-- the decoded answer or nil, err.
+--
+-- The object's methods:
+--   headers(with_body) -> the header table for an API request, or nil, err
+--   expired(answer_headers, used_headers) -> true when a 401 says the token
+--     used has expired (it is then dropped from the cache so the next
+--     headers() fetches a new one)
+function auth.new(options)
+  local user_agent = options.user_agent
+  local basic = "Basic " .. core.base64(options.key_id .. ":" .. options.key_secret)
+
+  if options.mode == "basic" then
+    local plain = request_headers(basic, user_agent)
+    local with_json = request_headers(basic, user_agent, "application/json")
+    return {
+      headers = function(with_body) return with_body and with_json or plain end,
+      expired = function() return false end,
+    }
+  end
+
+  local auth_url, exchange = options.auth_url, options.exchange
+  local clock = options.clock
+  local cache = options.token_cache or memory_cache(clock)
+  -- Names the token without revealing the secret, so a cache shared between
+  -- processes (or nginx workers) keeps tokens of different keys apart.
+  local cache_key = "sinchnumbers:token:"
+    .. core.hmac_sha1_hex(options.key_secret, auth_url .. "\n" .. options.key_id)
+  local token_request = request_headers(basic, user_agent, "application/x-www-form-urlencoded")
+
+  -- Header tables are built once per token and shared by every request that
+  -- uses it; nothing changes them afterwards.
+  local current_authorization, plain, with_json
+
+  local function fetch_token()
+    local answer, err = exchange(auth_url, token_request, TOKEN_REQUEST_BODY)
+    if not answer then return nil, err end
+    local token, lifetime = answer.access_token, tonumber(answer.expires_in) or DEFAULT_LIFETIME
+    if type(token) ~= "string" or token == "" then
+      return nil, errors.new("auth", "the token endpoint answered without an access_token",
+        { method = "POST", url = auth_url })
+    end
+    local ttl = lifetime - REFRESH_MARGIN
+    if ttl <= 0 then ttl = lifetime / 2 end
+    if ttl > 0 then cache:set(cache_key, token, ttl) end
+    return token
+  end
+
+  local function headers(with_body)
+    local token = cache:get(cache_key)
+    if not token then
+      local err
+      token, err = fetch_token()
+      if not token then return nil, err end
+    end
+    local authorization = "Bearer " .. token
+    if authorization ~= current_authorization then
+      current_authorization = authorization
+      plain = request_headers(authorization, user_agent)
+      with_json = request_headers(authorization, user_agent, "application/json")
+    end
+    return with_body and with_json or plain
+  end
+
+  local function expired(answer_headers, used_headers)
+    local challenge = answer_headers["www-authenticate"]
+    if not (challenge and challenge:lower():find("expired", 1, true)) then return false end
+    -- Another request may have replaced the token already: drop only ours.
+    local cached = cache:get(cache_key)
+    if cached and used_headers["Authorization"] == "Bearer " .. cached then
+      cache:set(cache_key, nil)
+    end
+    return true
+  end
+
+  return { headers = headers, expired = expired }
+end
+
+return auth

@@ -1,0 +1,268 @@
+-- sinchnumbers: a Lua client for the Sinch Numbers API.
+--
+--   local sinchnumbers = require "sinchnumbers"
+--   local client = assert(sinchnumbers.new{ project_id = ..., key_id = ..., key_secret = ... })
+--   local page = assert(client:list_active_numbers{ regionCode = "US" })
+--
+-- Every endpoint method is generated from the endpoint table
+-- (sinchnumbers/endpoints.lua); policy (auth, retries, errors) lives in
+-- sinchnumbers/pipeline.lua. Methods return the decoded JSON object, or
+-- nil, err; only the iterators raise.
+--
+-- JSON null in an answer is `sinchnumbers.null` (the same value as
+-- `cjson.null`); in a body it is sent as null, in query parameters it means
+-- "leave it out".
+
+local auth = require "sinchnumbers.auth"
+local endpoints = require "sinchnumbers.endpoints"
+local errors = require "sinchnumbers.errors"
+local json = require "sinchnumbers.json"
+local pager = require "sinchnumbers.pager"
+local pipeline = require "sinchnumbers.pipeline"
+local request = require "sinchnumbers.request"
+local validate = require "sinchnumbers.validate"
+
+local sinchnumbers = {
+  _VERSION = "0.1.0",
+  null = json.null,
+}
+
+-- TODO(webhooks.lua lands): make this a plain require and plain fields.
+for _, name in ipairs { "verify_signature", "verify_request", "parse_event" } do
+  sinchnumbers[name] = function(...) return require("sinchnumbers.webhooks")[name](...) end
+end
+
+local USER_AGENT = "sinchnumbers-lua/" .. sinchnumbers._VERSION .. " (" .. _VERSION .. ")"
+
+local DEFAULTS = {
+  auth = "oauth2",
+  base_url = "https://numbers.api.sinch.com",
+  auth_url = "https://auth.sinch.com/oauth2/token",
+  timeout = 30,
+  connect_timeout = 10,
+  max_retries = 2,
+}
+
+-- Does `value` (a table or a userdata such as core.transport) have these methods?
+local function has_methods(value, names)
+  local kind = type(value)
+  if kind ~= "table" and kind ~= "userdata" then return false end
+  for _, name in ipairs(names) do
+    local ok, method = pcall(function() return value[name] end)
+    if not ok or type(method) ~= "function" then return false end
+  end
+  return true
+end
+
+local function non_empty(name, secret)
+  return {
+    name = name, type = "string", required = true, secret = secret,
+    pattern = "%S", expect = "a non-empty string",
+  }
+end
+
+local function url_option(name)
+  return { name = name, type = "string", pattern = "^https?://[^%s]+$", expect = "an http:// or https:// URL" }
+end
+
+local function seconds_option(name)
+  return { name = name, type = "number", min = 0.001, max = 86400, expect = "a number of seconds above 0" }
+end
+
+local OPTIONS = validate.compile {
+  type = "object",
+  fields = {
+    non_empty("project_id"),
+    non_empty("key_id"),
+    non_empty("key_secret", true),
+    { name = "auth", type = "string", enum = { "oauth2", "basic" } },
+    url_option("base_url"),
+    url_option("auth_url"),
+    seconds_option("timeout"),
+    seconds_option("connect_timeout"),
+    { name = "max_retries", type = "integer", min = 0, max = 10 },
+    {
+      name = "transport",
+      check = function(value)
+        return value == "curl" or value == "ngx" or has_methods(value, { "request" })
+      end,
+      expect = '"curl", "ngx", or an object with a request(method, url, headers, body, opts) method',
+    },
+    {
+      name = "token_cache",
+      check = function(value) return has_methods(value, { "get", "set" }) end,
+      expect = "an object with get(key) and set(key, value, ttl) methods, like ngx.shared.DICT",
+    },
+    -- sleep(seconds) waits between retries; ngx.sleep under OpenResty.
+    { name = "sleep", type = "function" },
+  },
+}
+
+-- nginx phases in which cosockets (and so the "ngx" transport) work.
+local COSOCKET_PHASES = {
+  rewrite = true, access = true, content = true, timer = true,
+  ssl_cert = true, ssl_session_fetch = true,
+}
+
+-- Which transport to use: the caller's choice, else "ngx" where OpenResty
+-- lets us use cosockets, else the libcurl one.
+local function transport_kind(choice)
+  if choice ~= nil then return choice end
+  local ngx = rawget(_G, "ngx")
+  if ngx and ngx.get_phase and COSOCKET_PHASES[ngx.get_phase()] then return "ngx" end
+  return "curl"
+end
+
+local function make_transport(kind, options)
+  local settings = { timeout = options.timeout, connect_timeout = options.connect_timeout }
+  if kind == "curl" then return require("sinchnumbers.core").transport(settings) end
+  if kind == "ngx" then return require("sinchnumbers.transport.ngx").new(settings) end
+  return kind
+end
+
+-- How to wait between retries without busy-waiting: ngx.sleep yields to
+-- nginx; elsewhere luasocket's sleep, or the sleep command.
+local function default_sleep(kind)
+  if kind == "ngx" then return rawget(_G, "ngx").sleep end
+  local has_socket, socket = pcall(require, "socket")
+  if has_socket and socket.sleep then return socket.sleep end
+  return function(seconds) os.execute(string.format("sleep %.3f", seconds)) end
+end
+
+-- Seconds since the epoch, with fractions where the platform has them.
+local function default_clock()
+  local ngx = rawget(_G, "ngx")
+  if ngx and ngx.now then return ngx.now end
+  local has_socket, socket = pcall(require, "socket")
+  if has_socket and socket.gettime then return socket.gettime end
+  return os.time
+end
+
+local Client = {}
+Client.__index = Client
+
+function Client.__tostring(client)
+  return "sinchnumbers client (project " .. client.project_id .. ", " .. client.base_url .. ")"
+end
+
+request.compile(endpoints)
+
+local function argument_names(endpoint)
+  local names = {}
+  if endpoint.path_placeholder then names[#names + 1] = endpoint.path_placeholder end
+  if endpoint.query then names[#names + 1] = "params" end
+  if endpoint.body then names[#names + 1] = "body" end
+  return table.concat(names, ", ")
+end
+
+-- One client method from one endpoint entry: check the arguments, build the
+-- request, run it through the pipeline.
+local function endpoint_method(endpoint)
+  local name, takes_path_value = endpoint.name, endpoint.path_placeholder ~= nil
+  local usage = name .. "(" .. argument_names(endpoint) .. ")"
+  return function(self, first, second, third)
+    if getmetatable(self) ~= Client then
+      return nil, errors.invalid_argument("call it as client:" .. usage .. ", with a colon")
+    end
+    local path_value, input, extra = nil, first, second
+    if takes_path_value then path_value, input, extra = first, second, third end
+    if extra ~= nil then
+      return nil, errors.invalid_argument("too many arguments: it is " .. usage)
+    end
+    local url, body = request.build(endpoint, self._url_prefixes[name], path_value, input)
+    if not url then return nil, body end
+    return pipeline.call(self, endpoint, url, body, path_value)
+  end
+end
+
+for _, endpoint in ipairs(endpoints) do
+  Client[endpoint.name] = endpoint_method(endpoint)
+end
+
+-- Iterator over pages of list_active_numbers (each the decoded answer).
+function Client:active_number_pages(params)
+  return pager.pages(self, params)
+end
+
+-- Iterator over the active numbers of every page.
+function Client:each_active_number(params)
+  return pager.each(self, params)
+end
+
+-- Every active number (or the first `limit`) as one array, or nil, err.
+function Client:all_active_numbers(params, limit)
+  return pager.all(self, params, limit)
+end
+
+function sinchnumbers.new(options)
+  if type(options) ~= "table" then
+    return nil, errors.invalid_argument("sinchnumbers.new: options must be a table with "
+      .. table.concat(OPTIONS.names, ", "))
+  end
+  local message, field = validate.fields(OPTIONS, options, "option")
+  if message then
+    return nil, errors.invalid_argument("sinchnumbers.new: " .. message, field)
+  end
+  local settings = {}
+  for name, value in pairs(DEFAULTS) do settings[name] = value end
+  for name, value in pairs(options) do settings[name] = value end
+
+  local kind = transport_kind(settings.transport)
+  local base_url = settings.base_url:gsub("/+$", "")
+  local clock = default_clock()
+  local client = setmetatable({
+    project_id = settings.project_id,
+    base_url = base_url,
+    _transport = make_transport(kind, settings),
+    _timeouts = { timeout = settings.timeout, connect_timeout = settings.connect_timeout },
+    _max_retries = settings.max_retries,
+    _sleep = settings.sleep or default_sleep(kind),
+    _clock = clock,
+    _url_prefixes = request.url_prefixes(endpoints, base_url, settings.project_id),
+  }, Client)
+  client._auth = auth.new {
+    mode = settings.auth,
+    key_id = settings.key_id,
+    key_secret = settings.key_secret,
+    auth_url = settings.auth_url,
+    token_cache = settings.token_cache,
+    clock = clock,
+    user_agent = USER_AGENT,
+    exchange = function(url, headers, body)
+      return pipeline.exchange_token(client, url, headers, body)
+    end,
+  }
+  return client
+end
+
+local ENVIRONMENT = {
+  { option = "project_id", variable = "SINCH_PROJECT_ID", required = true },
+  { option = "key_id", variable = "SINCH_KEY_ID", required = true },
+  { option = "key_secret", variable = "SINCH_KEY_SECRET", required = true },
+  { option = "base_url", variable = "SINCH_NUMBERS_URL" },
+  { option = "auth_url", variable = "SINCH_AUTH_URL" },
+}
+
+-- A client from SINCH_PROJECT_ID, SINCH_KEY_ID, SINCH_KEY_SECRET and the
+-- optional SINCH_NUMBERS_URL and SINCH_AUTH_URL; `options` (optional) adds
+-- or overrides options.
+function sinchnumbers.from_env(options)
+  options = options or {}
+  if type(options) ~= "table" then
+    return nil, errors.invalid_argument("sinchnumbers.from_env: options must be a table")
+  end
+  local settings = {}
+  for _, entry in ipairs(ENVIRONMENT) do
+    local value = os.getenv(entry.variable)
+    if value == "" then value = nil end
+    if entry.required and not value and not options[entry.option] then
+      return nil, errors.invalid_argument("sinchnumbers.from_env: " .. entry.variable
+        .. " is not set (it gives the " .. entry.option .. " option)", entry.option)
+    end
+    settings[entry.option] = value
+  end
+  for name, value in pairs(options) do settings[name] = value end
+  return sinchnumbers.new(settings)
+end
+
+return sinchnumbers
