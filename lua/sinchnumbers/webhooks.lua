@@ -1,0 +1,142 @@
+--- Sinch number webhooks: check the X-Sinch-Signature header and read events.
+--
+-- Sinch signs each callback with HMAC-SHA1 of the raw body, keyed with the
+-- project's hmacSecret (see `update_callback_configuration`), and sends the
+-- digest as lowercase hex. Check it against the body exactly as received,
+-- before any JSON decoding.
+-- @module sinchnumbers.webhooks
+local core = require "sinchnumbers.core"
+local errors = require "sinchnumbers.errors"
+local json = require "sinchnumbers.json"
+
+local webhooks = {}
+
+local SIGNATURE_HEADER = "x-sinch-signature"
+
+--- Checks a signature against the raw body.
+-- The comparison takes the same time wherever the digests differ, and white
+-- space around the header value is ignored; hex digits may be of either case.
+-- @tparam string raw_body the request body exactly as received
+-- @tparam string signature the X-Sinch-Signature header value
+-- @tparam string hmac_secret the project's callback hmacSecret
+-- @treturn[1] boolean true when the body carries a valid signature
+-- @treturn[2] boolean false
+-- @treturn[2] table an error: kind `auth` for a missing or wrong signature,
+-- `invalid_argument` when an argument is not a string
+function webhooks.verify_signature(raw_body, signature, hmac_secret)
+  if type(raw_body) ~= "string" then
+    return false, errors.invalid_argument("raw_body must be the request body as a string", "raw_body")
+  end
+  if type(hmac_secret) ~= "string" or hmac_secret == "" then
+    return false, errors.invalid_argument("hmac_secret must be the project's non-empty hmacSecret", "hmac_secret")
+  end
+  if signature == nil then
+    return false, errors.new("auth", "the request has no X-Sinch-Signature header")
+  end
+  if type(signature) ~= "string" then
+    return false, errors.invalid_argument("signature must be the X-Sinch-Signature header value as a string",
+      "signature")
+  end
+  local given = signature:match("^%s*(.-)%s*$"):lower()
+  local expected = core.hmac_sha1_hex(hmac_secret, raw_body)
+  if not core.equal(given, expected) then
+    return false, errors.new("auth", "X-Sinch-Signature does not match the body and the hmacSecret")
+  end
+  return true
+end
+
+--- Finds X-Sinch-Signature in a headers table, whatever its case, and checks it.
+-- Takes the tables that `ngx.req.get_headers()`, luasocket and most servers
+-- give; a header sent twice is refused rather than guessed at.
+-- @tparam table headers header names to values
+-- @tparam string raw_body the request body exactly as received
+-- @tparam string hmac_secret the project's callback hmacSecret
+-- @return as `verify_signature`
+function webhooks.verify_request(headers, raw_body, hmac_secret)
+  if type(headers) ~= "table" then
+    return false, errors.invalid_argument("headers must be a table of header names to values", "headers")
+  end
+  local signature
+  for name, value in pairs(headers) do
+    if type(name) == "string" and name:lower() == SIGNATURE_HEADER then
+      if signature ~= nil or type(value) == "table" then
+        return false, errors.new("auth", "the request has more than one X-Sinch-Signature header")
+      end
+      signature = value
+    end
+  end
+  return webhooks.verify_signature(raw_body, signature, hmac_secret)
+end
+
+-- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+-- days_from_civil), so no local time zone can creep in as with os.time.
+local function days_from_civil(year, month, day)
+  if month <= 2 then year = year - 1 end
+  local era = math.floor(year / 400)
+  local year_of_era = year - era * 400
+  local day_of_year = math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1
+  local day_of_era = year_of_era * 365 + math.floor(year_of_era / 4) - math.floor(year_of_era / 100) + day_of_year
+  return era * 146097 + day_of_era - 719468
+end
+
+local function is_leap_year(year)
+  return year % 4 == 0 and (year % 100 ~= 0 or year % 400 == 0)
+end
+
+local DAYS_IN_MONTH = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+
+--- Seconds since the Unix epoch of an ISO 8601 timestamp. Sinch sends its
+-- event timestamps without a zone; they are UTC. An explicit `Z` or offset
+-- is honoured.
+-- @tparam string timestamp e.g. "2026-11-27T10:15:30.125"
+-- @treturn number|nil seconds, with the fraction; nil when it is not a timestamp
+function webhooks.unix_time(timestamp)
+  if type(timestamp) ~= "string" then return nil end
+  local year, month, day, hour, minute, second, fraction, zone =
+    timestamp:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d):(%d%d)(%.?%d*)(.*)$")
+  if not year then return nil end
+  year, month, day = tonumber(year), tonumber(month), tonumber(day)
+  hour, minute, second = tonumber(hour), tonumber(minute), tonumber(second)
+  if month < 1 or month > 12 or day < 1 or day > DAYS_IN_MONTH[month] or hour > 23 or minute > 59
+    or second > 60 or fraction == "." or (month == 2 and day == 29 and not is_leap_year(year)) then
+    return nil
+  end
+  local offset = 0
+  if zone ~= "" and zone ~= "Z" then
+    local sign, zone_hours, zone_minutes = zone:match("^([+-])(%d%d):?(%d%d)$")
+    if not sign then return nil end
+    offset = (tonumber(zone_hours) * 60 + tonumber(zone_minutes)) * 60
+    if sign == "-" then offset = -offset end
+  end
+  return days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+    + (tonumber("0" .. fraction) or 0) - offset
+end
+
+--- Decodes a number event from its raw body.
+-- The event keeps Sinch's field names (eventId, timestamp, projectId,
+-- resourceId, resourceType, eventType, status, failureCode, ...) and gains
+-- `unix_time`: the timestamp read as UTC, in seconds since the epoch.
+-- Verify the signature first.
+-- @tparam string raw_body the request body
+-- @treturn[1] table the event
+-- @treturn[2] nil
+-- @treturn[2] table an error of kind `decode` (or `invalid_argument`)
+function webhooks.parse_event(raw_body)
+  if type(raw_body) ~= "string" then
+    return nil, errors.invalid_argument("raw_body must be the request body as a string", "raw_body")
+  end
+  local event, problem = json.decode(raw_body)
+  if type(event) ~= "table" or not raw_body:find("^%s*{") then
+    return nil, errors.new("decode", "the event is not a JSON object" .. (problem and (": " .. problem) or ""))
+  end
+  if event.timestamp ~= nil then
+    event.unix_time = webhooks.unix_time(event.timestamp)
+    if not event.unix_time then
+      return nil, errors.new("decode", "the event's timestamp is not an ISO 8601 date and time: "
+        .. tostring(event.timestamp))
+    end
+  end
+  return event
+end
+
+return webhooks
