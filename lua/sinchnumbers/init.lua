@@ -21,16 +21,15 @@ local pager = require "sinchnumbers.pager"
 local pipeline = require "sinchnumbers.pipeline"
 local request = require "sinchnumbers.request"
 local validate = require "sinchnumbers.validate"
+local webhooks = require "sinchnumbers.webhooks"
 
 local sinchnumbers = {
   _VERSION = "0.1.0",
   null = json.null,
+  verify_signature = webhooks.verify_signature,
+  verify_request = webhooks.verify_request,
+  parse_event = webhooks.parse_event,
 }
-
--- TODO(webhooks.lua lands): make this a plain require and plain fields.
-for _, name in ipairs { "verify_signature", "verify_request", "parse_event" } do
-  sinchnumbers[name] = function(...) return require("sinchnumbers.webhooks")[name](...) end
-end
 
 local USER_AGENT = "sinchnumbers-lua/" .. sinchnumbers._VERSION .. " (" .. _VERSION .. ")"
 
