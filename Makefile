@@ -57,7 +57,7 @@ deps:
 	@sh tools/deps.sh
 
 build-all:
-	@for v in $(INSTALLED_LUAS); do $(MAKE) --no-print-directory LUA_VERSION=$$v build || exit 1; done
+	@for v in $(INSTALLED_LUAS); do $(MAKE) --no-print-directory -s LUA_VERSION=$$v build || exit 1; done
 
 # Both compilers must take the source with every warning an error.
 check-compilers:
