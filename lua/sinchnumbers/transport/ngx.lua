@@ -1,0 +1,535 @@
+-- HTTP/1.1 over OpenResty's cosockets (ngx.socket.tcp), for use inside nginx:
+-- while a request waits for Sinch, the worker serves its other requests,
+-- where the libcurl transport would stop the whole worker.
+--
+-- The same interface as the C transport (sinchnumbers.core.transport):
+--   local t = require("sinchnumbers.transport.ngx").new{ timeout = 30, ... }
+--   t:request(method, url, headers, body, opts) -> status, headers, body
+--                                                | nil, { kind, message, sent }
+-- lua-resty-http is the model: connections go back to nginx's keepalive pool
+-- (one per scheme, host and port) when a response was read to its end, TLS
+-- certificates are verified against lua_ssl_trusted_certificate, and connect,
+-- send and read have their own timeouts. On top of those, `timeout` bounds
+-- the whole request: every socket operation gets at most the time left.
+--
+-- Hostnames are resolved by nginx, so nginx.conf needs a `resolver` for
+-- them; see doc/openresty.md.
+
+local find, sub, lower, byte = string.find, string.sub, string.lower, string.byte
+local concat = table.concat
+local floor, min = math.floor, math.min
+local tonumber, type, pairs, setmetatable = tonumber, type, pairs, setmetatable
+
+local _M = {}
+
+local DEFAULTS = {
+  timeout = 30,
+  connect_timeout = 10,
+  max_body_size = 8 * 1024 * 1024,
+  pool_size = 30,          -- nginx's own default (lua_socket_pool_size)
+  -- Below the idle timeouts of common servers and load balancers (60 s and
+  -- more), so that we close an idle connection before the server does.
+  keepalive_timeout = 30,
+}
+local USER_AGENT = "sinchnumbers-lua (cosocket)"
+-- The status line and headers of one response may not exceed this.
+local MAX_HEADER_BYTES = 256 * 1024
+-- The most bytes asked of the socket at once.
+local READ_SIZE = 65536
+
+-- Phases in which ngx_lua lets a request open a cosocket.
+local COSOCKET_PHASES = {
+  rewrite = true, server_rewrite = true, access = true, content = true,
+  timer = true, ssl_cert = true, ssl_session_fetch = true,
+  ssl_client_hello = true, preread = true,
+}
+
+-- The transport frames the request itself; a caller's framing headers would
+-- contradict it.
+local FRAMING_HEADERS = { ["content-length"] = true, ["transfer-encoding"] = true, ["connection"] = true }
+
+-- Methods that may be sent again on a fresh connection when a pooled one
+-- turns out to be dead: they change nothing on the server.
+local SAFE_METHODS = { GET = true, HEAD = true }
+
+--- True when running inside nginx in a phase where cosockets work.
+function _M.usable()
+  return type(ngx) == "table" and type(ngx.get_phase) == "function"
+    and COSOCKET_PHASES[ngx.get_phase()] == true
+end
+
+--- True when running inside nginx at all (any phase).
+function _M.inside_nginx()
+  return type(ngx) == "table" and type(ngx.socket) == "table" and type(ngx.get_phase) == "function"
+end
+
+local Transport = {}
+Transport.__index = Transport
+Transport.__tostring = function(self)
+  return self.closed and "sinchnumbers.transport (cosocket, closed)" or "sinchnumbers.transport (cosocket)"
+end
+
+local function failure(kind, message, sent)
+  return { kind = kind, message = message, sent = sent }
+end
+
+local function seconds_option(options, name, fallback)
+  local value = options[name]
+  if value == nil then return fallback end
+  if type(value) ~= "number" or value ~= value or value <= 0 or value > 86400 then
+    error(name .. " must be a number of seconds above 0 and at most 86400", 3)
+  end
+  return value
+end
+
+--- Makes a transport. Options (all optional): timeout, connect_timeout,
+-- send_timeout, read_timeout, keepalive_timeout (seconds, fractions allowed),
+-- max_body_size (bytes), pool_size (connections kept per host), ssl_verify
+-- (default true), user_agent. Raises on a bad option, as the C transport does.
+function _M.new(options)
+  options = options or {}
+  if type(options) ~= "table" then error("options must be a table", 2) end
+  if not _M.inside_nginx() then
+    error("the cosocket transport runs only inside nginx with the Lua module (OpenResty)", 2)
+  end
+  if options.ca_file ~= nil then
+    error("ca_file cannot be set for a cosocket: use lua_ssl_trusted_certificate in nginx.conf", 2)
+  end
+  local timeout = seconds_option(options, "timeout", DEFAULTS.timeout)
+  local max_body_size = options.max_body_size or DEFAULTS.max_body_size
+  if type(max_body_size) ~= "number" or max_body_size < 1 or max_body_size > 1024 ^ 3 then
+    error("max_body_size must be a number of bytes from 1 to 1 GiB", 2)
+  end
+  local pool_size = options.pool_size or DEFAULTS.pool_size
+  if type(pool_size) ~= "number" or pool_size < 1 or pool_size ~= floor(pool_size) then
+    error("pool_size must be a whole number above 0", 2)
+  end
+  local user_agent = options.user_agent or USER_AGENT
+  if type(user_agent) ~= "string" then error("user_agent must be a string", 2) end
+  return setmetatable({
+    timeout = timeout,
+    connect_timeout = seconds_option(options, "connect_timeout", DEFAULTS.connect_timeout),
+    -- Without their own values, sending and reading are bounded by the whole-request timeout only.
+    send_timeout = seconds_option(options, "send_timeout", timeout),
+    read_timeout = seconds_option(options, "read_timeout", timeout),
+    keepalive_timeout = seconds_option(options, "keepalive_timeout", DEFAULTS.keepalive_timeout),
+    max_body_size = max_body_size,
+    pool_size = pool_size,
+    ssl_verify = options.ssl_verify ~= false,
+    user_agent = user_agent,
+    closed = false,
+  }, Transport)
+end
+
+-- Seconds since the epoch, read fresh: ngx.now() alone is the time the
+-- event loop last looked, which may lag behind.
+local function now()
+  ngx.update_time()
+  return ngx.now()
+end
+
+--- URL parsing ---------------------------------------------------------------
+
+local DEFAULT_PORTS = { http = 80, https = 443 }
+
+-- Returns scheme, host, port, target ("/path?query"), host header, or nil, message.
+local function parse_url(url)
+  local scheme, authority, target = url:match("^(%a[%w+.-]*)://([^/?#]*)([^#]*)")
+  if not scheme then return nil, "not an absolute http(s) URL: " .. url end
+  scheme = lower(scheme)
+  if not DEFAULT_PORTS[scheme] then return nil, "unsupported URL scheme " .. scheme end
+  if find(authority, "@", 1, true) then return nil, "credentials in the URL are not supported" end
+  local host, port = authority:match("^%[([%x:.]+)%]:?(%d*)$") -- [IPv6]:port
+  if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
+  if not host or host == "" then return nil, "no host in the URL " .. url end
+  port = port ~= "" and tonumber(port) or DEFAULT_PORTS[scheme]
+  if port < 1 or port > 65535 then return nil, "bad port in the URL " .. url end
+  if target == "" then target = "/" elseif byte(target) == 63 then target = "/" .. target end -- "?..."
+  return scheme, host, port, target, authority
+end
+
+--- The request -------------------------------------------------------------
+
+local function is_method(method)
+  return type(method) == "string" and find(method, "^%u+$") ~= nil
+end
+
+-- A header name is an RFC 9110 token; a value holds no CR, LF or NUL.
+local function bad_header(name, value)
+  return type(name) ~= "string" or type(value) ~= "string"
+    or not find(name, "^[!#$%%&'*+%-.^_`|~%w]+$") or find(value, "[%z\r\n]")
+end
+
+-- The request head as an array of strings for one sock:send, or nil, message.
+local function request_head(self, method, host_header, target, headers, body)
+  local head = { method, " ", target, " HTTP/1.1\r\n" }
+  local has = {}
+  for name, value in pairs(headers or {}) do
+    if bad_header(name, value) then
+      return nil, "a header name or value holds a line break, a NUL or a misplaced colon, or is not a string"
+    end
+    local key = lower(name)
+    if not FRAMING_HEADERS[key] then
+      has[key] = true
+      head[#head + 1] = name
+      head[#head + 1] = ": "
+      head[#head + 1] = value
+      head[#head + 1] = "\r\n"
+    end
+  end
+  if not has.host then head[#head + 1] = "Host: " .. host_header .. "\r\n" end
+  if not has["user-agent"] then head[#head + 1] = "User-Agent: " .. self.user_agent .. "\r\n" end
+  -- A POST without a body still says so, or some servers wait for one (411).
+  if body or method == "POST" or method == "PUT" or method == "PATCH" then
+    head[#head + 1] = "Content-Length: " .. #(body or "") .. "\r\n"
+  end
+  head[#head + 1] = "\r\n"
+  if body and body ~= "" then head[#head + 1] = body end
+  return head
+end
+
+-- Gives every socket operation the shorter of its own timeout and the time
+-- left. Returns that wait in seconds, or nil when no time is left.
+local function limit_next_operation(sock, own_timeout, deadline)
+  local left = deadline - now()
+  if left <= 0 then return nil end
+  local wait = min(own_timeout, left)
+  sock:settimeout(wait * 1000 < 1 and 1 or wait * 1000)
+  return wait
+end
+
+--- Reading the response ------------------------------------------------------
+--
+-- Everything is read with receiveany() through one small buffer, so that no
+-- single socket operation can outlast the time left for the whole request:
+-- receive("*l") or receive(n) would rearm their timer whenever a byte came in.
+
+local Reader = {}
+Reader.__index = Reader
+
+local function new_reader(sock, deadline, read_timeout)
+  return setmetatable({ sock = sock, deadline = deadline, read_timeout = read_timeout,
+                        pending = "", received = 0 }, Reader)
+end
+
+-- Reads at most `size` more bytes into self.pending; nil, error on failure.
+-- Errors are "timeout" (no data within the read timeout), "deadline" (the
+-- whole request ran out of time) or the socket's own ("closed", ...).
+function Reader:fill(size)
+  local wait = limit_next_operation(self.sock, self.read_timeout, self.deadline)
+  if not wait then return nil, "deadline" end
+  local data, err = self.sock:receiveany(size)
+  if not data then
+    if err == "timeout" and wait < self.read_timeout then err = "deadline" end
+    return nil, err
+  end
+  self.received = self.received + #data
+  self.pending = self.pending .. data
+  return true
+end
+
+-- One line without its CRLF; `limit` caps the bytes waited for.
+function Reader:line(limit)
+  while true do
+    local eol = find(self.pending, "\n", 1, true)
+    if eol then
+      local line = sub(self.pending, 1, eol - 1)
+      self.pending = sub(self.pending, eol + 1)
+      if byte(line, -1) == 13 then line = sub(line, 1, -2) end
+      return line
+    end
+    if #self.pending > limit then return nil, "too_large" end
+    local ok, err = self:fill(READ_SIZE)
+    if not ok then return nil, err end
+  end
+end
+
+-- Exactly `size` bytes, appended to the array `into`.
+function Reader:bytes(size, into)
+  while size > 0 do
+    if self.pending == "" then
+      local ok, err = self:fill(min(size, READ_SIZE))
+      if not ok then return nil, err end
+    end
+    local piece = self.pending
+    if #piece > size then
+      self.pending = sub(piece, size + 1)
+      piece = sub(piece, 1, size)
+    else
+      self.pending = ""
+    end
+    into[#into + 1] = piece
+    size = size - #piece
+  end
+  return true
+end
+
+-- Everything until the server closes, at most `cap` bytes.
+function Reader:rest(cap, into)
+  local total = 0
+  while true do
+    if self.pending ~= "" then
+      total = total + #self.pending
+      if total > cap then return nil, "too_large" end
+      into[#into + 1] = self.pending
+      self.pending = ""
+    end
+    local ok, err = self:fill(READ_SIZE)
+    if not ok then
+      if err == "closed" then return true end
+      return nil, err
+    end
+  end
+end
+
+-- Returns status, http minor version, headers (lower-case names, repeats
+-- joined by ", "), or nil, error.
+local function read_head(reader)
+  local head_bytes = 0
+  local function next_line()
+    local line, err = reader:line(MAX_HEADER_BYTES - head_bytes)
+    if not line then return nil, err end
+    head_bytes = head_bytes + #line + 2
+    if head_bytes > MAX_HEADER_BYTES then return nil, "too_large" end
+    return line
+  end
+
+  while true do
+    local line, err = next_line()
+    if not line then return nil, err end
+    local minor, status = line:match("^HTTP/1%.([01]) (%d%d%d)")
+    if not status then return nil, "bad status line" end
+    status = tonumber(status)
+    local headers, last_name = {}, nil
+    while true do
+      line, err = next_line()
+      if not line then return nil, err end
+      if line == "" then break end
+      local first = byte(line)
+      if (first == 32 or first == 9) and last_name then -- an obsolete folded continuation
+        headers[last_name] = headers[last_name] .. " " .. line:match("^%s*(.-)%s*$")
+      else
+        local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
+        if not name then return nil, "bad header line" end
+        name = lower(name)
+        local previous = headers[name]
+        headers[name] = previous and previous .. ", " .. value or value
+        last_name = name
+      end
+    end
+    -- 1xx answers (103 Early Hints, a stray 100 Continue) precede the real one.
+    if status >= 200 or status == 101 then return status, tonumber(minor), headers end
+  end
+end
+
+local function has_token(value, token)
+  if not value then return false end
+  for item in lower(value):gmatch("[^,%s]+") do
+    if item == token then return true end
+  end
+  return false
+end
+
+-- Reads a chunked body into `into`; true, or nil, error.
+local function read_chunked(reader, cap, into)
+  local total = 0
+  while true do
+    local line, err = reader:line(1024)
+    if not line then return nil, err end
+    local size = tonumber(line:match("^%s*(%x+)"), 16)
+    if not size then return nil, "bad chunk size line" end
+    if size == 0 then break end
+    total = total + size
+    if total > cap then return nil, "too_large" end
+    local ok
+    ok, err = reader:bytes(size, into)
+    if not ok then return nil, err end
+    line, err = reader:line(2)
+    if not line then return nil, err end
+    if line ~= "" then return nil, "bad chunk end" end
+  end
+  -- Trailer fields, if any, end with an empty line; none of them are kept.
+  local head_bytes = 0
+  while true do
+    local line, err = reader:line(MAX_HEADER_BYTES - head_bytes)
+    if not line then return nil, err end
+    if line == "" then return true end
+    head_bytes = head_bytes + #line
+  end
+end
+
+-- Reads the body as the head frames it. Returns the body and whether the
+-- connection may carry another request, or nil, error.
+local function read_body(reader, method, status, minor, headers, cap)
+  local keepalive
+  if minor == 1 then
+    keepalive = not has_token(headers.connection, "close")
+  else
+    keepalive = has_token(headers.connection, "keep-alive")
+  end
+  if method == "HEAD" or status == 204 or status == 304 or status == 101 then
+    return "", keepalive and status ~= 101
+  end
+  local pieces, ok, err = {}
+  local length = headers["content-length"]
+  if headers["transfer-encoding"] then
+    if not has_token(headers["transfer-encoding"], "chunked") then
+      return nil, "unsupported transfer-encoding " .. headers["transfer-encoding"]
+    end
+    ok, err = read_chunked(reader, cap, pieces)
+  elseif length then
+    local size = length:match("^%d+$") and tonumber(length)
+    if not size then return nil, "bad content-length " .. length end
+    if size > cap then return nil, "too_large" end
+    ok, err = reader:bytes(size, pieces)
+  else
+    ok, err = reader:rest(cap, pieces)
+    keepalive = false
+  end
+  if not ok then return nil, err end
+  -- Bytes beyond the response mean the two sides disagree about framing.
+  return concat(pieces), keepalive and reader.pending == ""
+end
+
+--- One attempt on one connection ----------------------------------------------
+
+local function connect(self, scheme, host, port, deadline, connect_timeout)
+  local sock = ngx.socket.tcp()
+  local where = host .. ":" .. port
+  local wait = limit_next_operation(sock, connect_timeout, deadline) or 0.001
+  -- TLS connections are pooled apart by whether their certificate was
+  -- checked, so a lax transport never lends one to a strict one.
+  local pool = "sinchnumbers:" .. scheme .. "://" .. where
+    .. (scheme == "https" and (self.ssl_verify and ":verified" or ":unverified") or "")
+  local ok, err = sock:connect(host, port, { pool = pool, pool_size = self.pool_size })
+  if not ok then
+    if err == "timeout" then
+      return nil, failure("timeout", ("connecting to %s took longer than %g s"):format(where, wait), false)
+    end
+    if find(err, "resolve", 1, true) then err = err .. " (nginx needs a `resolver` for hostnames)" end
+    return nil, failure("network", ("could not connect to %s: %s"):format(where, err), false)
+  end
+  if scheme == "https" and sock:getreusedtimes() == 0 then
+    wait = limit_next_operation(sock, connect_timeout, deadline)
+    if wait then
+      ok, err = sock:sslhandshake(false, host, self.ssl_verify)
+    else
+      ok, err = nil, "timeout"
+    end
+    if not ok then
+      sock:close()
+      if err == "timeout" then
+        local message = ("the TLS handshake with %s took longer than %g s"):format(where, wait or 0)
+        return nil, failure("timeout", message, false)
+      end
+      return nil, failure("network", ("TLS handshake with %s failed: %s"):format(where, err), false)
+    end
+  end
+  return sock
+end
+
+-- The error for a failed send or read. "deadline" is our own reason: the
+-- whole request ran out of time, rather than one operation.
+local function exchange_failure(self, reason, where, timeout, sock)
+  if reason == "too_large" then
+    return failure("too_large", ("response larger than the limit of %d bytes"):format(self.max_body_size), true)
+  elseif reason == "deadline" then
+    return failure("timeout", ("no complete answer from %s within %g s"):format(where, timeout), true)
+  elseif reason == "timeout" then
+    return failure("timeout", ("%s did not answer for %g s"):format(where, self.read_timeout), true)
+  end
+  local message = ("talking to %s failed: %s"):format(where, reason)
+  if sock:getreusedtimes() > 0 then
+    message = message .. " (on a kept-alive connection, which the server may have closed as idle)"
+  end
+  return failure("network", message, true)
+end
+
+-- Sends the request on one connection and reads the answer. Returns status,
+-- headers, body; or nil, err, and true when the connection was a pooled one
+-- the server had already closed: nothing of an answer came back.
+local function attempt(self, method, scheme, host, port, head, deadline, timeouts)
+  local timeout = timeouts.timeout or self.timeout
+  local connect_timeout = timeouts.connect_timeout or self.connect_timeout
+  local sock, err = connect(self, scheme, host, port, deadline, connect_timeout)
+  if not sock then return nil, err end
+  local where = host .. ":" .. port
+
+  local reason
+  local wait = limit_next_operation(sock, self.send_timeout, deadline)
+  if not wait then
+    reason = "deadline"
+  else
+    local sent
+    sent, reason = sock:send(head)
+    if not sent and reason == "timeout" and wait < self.send_timeout then reason = "deadline" end
+  end
+  local reader = new_reader(sock, deadline, self.read_timeout)
+  local status, minor, answer_headers, answer_body, keepalive
+  if not reason then
+    status, minor, answer_headers = read_head(reader)
+    if not status then reason = minor end
+  end
+  if not reason then
+    answer_body, keepalive = read_body(reader, method, status, minor, answer_headers, self.max_body_size)
+    if not answer_body then reason = keepalive end
+  end
+
+  if reason then
+    local dead_pooled = sock:getreusedtimes() > 0 and reader.received == 0
+      and reason ~= "timeout" and reason ~= "deadline"
+    err = exchange_failure(self, reason, where, timeout, sock)
+    sock:close()
+    return nil, err, dead_pooled
+  end
+  if keepalive then
+    sock:setkeepalive(self.keepalive_timeout * 1000, self.pool_size)
+  else
+    sock:close()
+  end
+  return status, answer_headers, answer_body
+end
+
+--- t:request(method, url, headers, body, opts) -> status, headers, body | nil, err
+-- opts may hold timeout and connect_timeout (seconds) for this request.
+function Transport:request(method, url, headers, body, opts)
+  if self.closed then error("attempt to use a closed transport", 2) end
+  if not is_method(method) then
+    return nil, failure("invalid_argument", "the HTTP method must be upper-case letters", false)
+  end
+  if type(url) ~= "string" or find(url, "[%z\r\n]") then
+    return nil, failure("invalid_argument", "the URL must be a string without a line break or a NUL", false)
+  end
+  if headers ~= nil and type(headers) ~= "table" then
+    return nil, failure("invalid_argument", "headers must be a table of names to values", false)
+  end
+  if body ~= nil and type(body) ~= "string" then
+    return nil, failure("invalid_argument", "the body must be a string or nil", false)
+  end
+  local scheme, host, port, target, host_header = parse_url(url)
+  if not scheme then return nil, failure("invalid_argument", host, false) end
+  local head, problem = request_head(self, method, host_header, target, headers, body)
+  if not head then return nil, failure("invalid_argument", problem, false) end
+
+  local timeouts = opts or {}
+  local deadline = now() + (timeouts.timeout or self.timeout)
+  while true do
+    local status, answer_headers, answer_body = attempt(self, method, scheme, host, port, head, deadline, timeouts)
+    if status then return status, answer_headers, answer_body end
+    -- A pooled connection the server had closed took the request but gave
+    -- nothing back. A GET or HEAD goes out again on the next connection:
+    -- the pool hands out its other idle ones, each found dead is closed,
+    -- and a fresh connection ends the loop. Anything else might have been
+    -- acted on, so the caller's policy decides (err.sent is true).
+    local err, dead_pooled = answer_headers, answer_body
+    if not (dead_pooled and SAFE_METHODS[method]) then return nil, err end
+  end
+end
+
+--- Connections live in nginx's per-worker pool, not in the transport, so
+-- closing only stops further use. Safe to call twice.
+function Transport:close()
+  self.closed = true
+end
+
+return _M

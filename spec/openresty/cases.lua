@@ -1,0 +1,125 @@
+-- What the test nginx runs for spec/openresty_spec.lua. The spec (busted,
+-- outside nginx) posts a plan as JSON; a handler here carries it out inside
+-- nginx, with cosockets, and answers with what happened as JSON, so that the
+-- assertions stay in the spec.
+local cjson = require "cjson"
+
+-- Response headers are set by writing to ngx.header, which the .luacheckrc
+-- declares read-only for the whole ngx table.
+-- luacheck: ignore 122
+
+local cases = {}
+
+local function now()
+  ngx.update_time()
+  return ngx.now()
+end
+
+local function read_plan()
+  ngx.req.read_body()
+  return cjson.decode(ngx.req.get_body_data() or "{}")
+end
+
+local function reply(result)
+  ngx.header["Content-Type"] = "application/json"
+  ngx.say(cjson.encode(result))
+end
+
+-- One request's outcome as plain data.
+local function outcome(started, status, headers, body)
+  if status then
+    return { status = status, headers = headers, body = body, elapsed = now() - started }
+  end
+  return { err = headers, elapsed = now() - started }
+end
+
+--- POST /transport { options = {...}, calls = { { method, url, headers, body, opts, pause }, ... } }
+-- Runs the calls in a row on one cosocket transport (`pause` sleeps after a
+-- call), then closes it twice and tries it once more.
+function cases.transport()
+  local plan = read_plan()
+  local transport = require("sinchnumbers.transport.ngx").new(plan.options)
+  local results = {}
+  for i, call in ipairs(plan.calls) do
+    local started = now()
+    results[i] = outcome(started, transport:request(call.method, call.url, call.headers, call.body, call.opts))
+    if call.pause then ngx.sleep(call.pause) end
+  end
+  transport:close()
+  transport:close()
+  reply{
+    calls = results,
+    closed = tostring(transport),
+    used_after_close = select(2, pcall(transport.request, transport, "GET", plan.calls[1].url)),
+  }
+end
+
+--- POST /transport/options { {options}, ... }: the error each new{} raises.
+function cases.transport_options()
+  local errors = {}
+  for i, options in ipairs(read_plan()) do
+    local ok, err = pcall(require("sinchnumbers.transport.ngx").new, options)
+    errors[i] = ok and "accepted" or tostring(err)
+  end
+  reply(errors)
+end
+
+--- Locations that play the server -------------------------------------------
+
+-- Echoes the request as JSON, with the connection's number and how many
+-- requests it has carried, to count kept-alive connections.
+function cases.echo()
+  ngx.req.read_body()
+  ngx.header["X-Connection"] = ngx.var.connection
+  ngx.header["X-Connection-Requests"] = ngx.var.connection_requests
+  ngx.header["X-Repeated"] = { "one", "two" }
+  ngx.say(cjson.encode{
+    method = ngx.req.get_method(),
+    uri = ngx.var.request_uri,
+    headers = ngx.req.get_headers(),
+    body = ngx.req.get_body_data() or "",
+  })
+end
+
+-- `size` bytes of "x", with a Content-Length unless chunked=1, flushed in
+-- pieces so that a chunked answer has many chunks.
+function cases.bytes()
+  local size = tonumber(ngx.var.arg_size)
+  if ngx.var.arg_chunked ~= "1" then ngx.header["Content-Length"] = size end
+  local piece = string.rep("x", 65536)
+  while size > 0 do
+    local n = math.min(size, #piece)
+    ngx.print(n == #piece and piece or piece:sub(1, n))
+    ngx.flush(true)
+    size = size - n
+  end
+end
+
+-- Answers the first request of a connection; later ones on the same
+-- connection are closed without a byte (nginx's 444), as a server does with
+-- a kept-alive connection it has already given up.
+function cases.flaky()
+  if tonumber(ngx.var.connection_requests) > 1 then return ngx.exit(444) end
+  ngx.header["X-Connection"] = ngx.var.connection
+  ngx.say("fresh")
+end
+
+-- A header block larger than the transport accepts.
+function cases.huge_header()
+  ngx.header["X-Huge"] = string.rep("h", 300 * 1024)
+  ngx.say("too much")
+end
+
+-- A body of `count` bytes, one every `every` seconds: each byte comes well
+-- within any read timeout, but the whole answer takes count * every.
+function cases.trickle()
+  local count, every = tonumber(ngx.var.arg_count), tonumber(ngx.var.arg_every)
+  ngx.header["Content-Length"] = count
+  for _ = 1, count do
+    ngx.print("x")
+    ngx.flush(true)
+    ngx.sleep(every)
+  end
+end
+
+return cases
