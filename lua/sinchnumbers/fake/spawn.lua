@@ -1,0 +1,175 @@
+-- fake.spawn: runs bin/sinchnumbers-fake in a background process and drives
+-- its control paths over HTTP (luasocket's socket.http), for test suites.
+--
+--   local h = fake.spawn{ token_ttl = 2 }   -- waits until it listens
+--   h.url, h.pid
+--   h:script{ path = "activeNumbers", status = 503, headers = { ["Retry-After"] = "1" } }
+--   h:stop()                                 -- safe twice; also on GC / <close>
+--
+-- Control helpers raise an error when the fake cannot be reached or refuses.
+local socket = require "socket"
+local socket_http = require "socket.http"
+local ltn12 = require "ltn12"
+local json = require "sinchnumbers.fake.json"
+
+local spawn = {}
+
+local STARTUP_TIMEOUT = 5
+local STOP_TIMEOUT = 2
+
+-- fake.spawn option -> command-line flag
+local FLAGS = {
+  port = "--port", seed = "--seed", token_ttl = "--token-ttl", project_id = "--project-id",
+  key_id = "--key-id", key_secret = "--key-secret", hmac_secret = "--hmac-secret",
+}
+
+local function shell_quote(text)
+  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
+end
+
+local function read_command(command)
+  local pipe = io.popen(command)
+  local output = pipe:read("*a")
+  pipe:close()
+  return output
+end
+
+local function read_file(path)
+  local file = io.open(path, "rb")
+  if not file then return "" end
+  local text = file:read("*a")
+  file:close()
+  return text
+end
+
+local function file_exists(path)
+  local file = io.open(path, "rb")
+  if file then file:close() end
+  return file ~= nil
+end
+
+-- The directory that holds sinchnumbers/ (the repo's lua/, or an installed tree),
+-- as an absolute path ending in "/".
+local function module_tree()
+  local source = debug.getinfo(1, "S").source
+  local tree = source:match("^@(.-)sinchnumbers[/\\]fake[/\\]spawn%.lua$") or ""
+  if tree:sub(1, 1) ~= "/" then
+    local cwd = os.getenv("PWD") or read_command("pwd"):gsub("%s+$", "")
+    tree = cwd .. "/" .. tree
+  end
+  return tree
+end
+
+-- In a checkout the script is bin/ beside lua/; installed, it is on PATH.
+local function find_script(tree)
+  local in_checkout = tree .. "../bin/sinchnumbers-fake"
+  if file_exists(in_checkout) then return in_checkout end
+  local on_path = read_command("command -v sinchnumbers-fake 2>/dev/null"):gsub("%s+$", "")
+  if on_path ~= "" then return on_path end
+  error("sinchnumbers.fake.spawn: cannot find bin/sinchnumbers-fake or sinchnumbers-fake on PATH", 3)
+end
+
+-- The interpreter running this code, so the child speaks the same Lua.
+local function default_interpreter()
+  local name = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+  if read_command("command -v " .. name .. " 2>/dev/null"):match("%S") then return name end
+  return "lua"
+end
+
+local function process_alive(pid)
+  local stat = io.open("/proc/" .. pid .. "/stat", "r")
+  if stat then
+    local line = stat:read("*l") or ""
+    stat:close()
+    return not line:match("^%d+ %b() Z") -- a zombie has exited already
+  end
+  local result = os.execute("kill -0 " .. pid .. " 2>/dev/null")
+  return result == true or result == 0
+end
+
+local Handle = {}
+Handle.__index = Handle
+
+-- Kills the server (SIGTERM) and waits briefly for it to go. Safe to call twice.
+function Handle:stop()
+  if self.stopped then return end
+  self.stopped = true
+  os.execute("kill " .. self.pid .. " 2>/dev/null")
+  local deadline = socket.gettime() + STOP_TIMEOUT
+  while process_alive(self.pid) and socket.gettime() < deadline do socket.sleep(0.01) end
+  os.remove(self.output_path)
+end
+
+Handle.__gc = Handle.stop
+Handle.__close = Handle.stop
+
+-- Everything the server wrote to stdout and stderr so far (for diagnostics).
+function Handle:output()
+  return read_file(self.output_path)
+end
+
+-- Calls a control path; returns the decoded JSON answer or raises.
+function Handle:control(method, path, body)
+  local payload = body and json.encode(body) or ""
+  local chunks = {}
+  local ok, status = socket_http.request({
+    url = self.url .. path,
+    method = method,
+    headers = { ["content-type"] = "application/json", ["content-length"] = tostring(#payload) },
+    source = ltn12.source.string(payload),
+    sink = ltn12.sink.table(chunks),
+  })
+  local text = table.concat(chunks)
+  if not ok then error(string.format("sinchnumbers.fake: %s %s failed: %s", method, path, tostring(status)), 2) end
+  if status ~= 200 then
+    error(string.format("sinchnumbers.fake: %s %s answered %d: %s", method, path, status, text), 2)
+  end
+  return json.decode(text)
+end
+
+function Handle:reset() return self:control("POST", "/_fake/reset") end
+function Handle:requests() return self:control("GET", "/_fake/requests").requests end
+function Handle:clear_requests() return self:control("DELETE", "/_fake/requests") end
+function Handle:script(spec) return self:control("POST", "/_fake/script", spec) end
+function Handle:clear_scripts() return self:control("DELETE", "/_fake/script") end
+function Handle:expire_tokens() return self:control("POST", "/_fake/expire_tokens") end
+function Handle:add_active_numbers(spec) return self:control("POST", "/_fake/active_numbers", spec or {}) end
+function Handle:send_event(spec) return self:control("POST", "/_fake/events", spec) end
+
+-- options: lua (interpreter), port, seed, token_ttl, project_id, key_id,
+-- key_secret, hmac_secret. Returns a handle once the server listens; raises if
+-- it does not start within a few seconds.
+function spawn.start(options)
+  options = options or {}
+  local tree = module_tree()
+  local script = find_script(tree)
+  local arguments = { shell_quote(options.lua or default_interpreter()), shell_quote(script) }
+  for name, flag in pairs(FLAGS) do
+    if options[name] ~= nil then
+      arguments[#arguments + 1] = flag .. "=" .. shell_quote(options[name])
+    end
+  end
+  if options.port == nil then arguments[#arguments + 1] = "--port=0" end
+  local output_path = os.tmpname()
+  -- The child's stdout goes to a file: a pipe left open would tie its life to ours.
+  local command = string.format("LUA_PATH=%s %s </dev/null >%s 2>&1 & echo $!",
+    shell_quote(tree .. "?.lua;" .. tree .. "?/init.lua;;"), table.concat(arguments, " "), shell_quote(output_path))
+  local pid = read_command(command):match("%d+")
+  if not pid then error("sinchnumbers.fake.spawn: could not start " .. script, 2) end
+  local handle = setmetatable({ pid = tonumber(pid), output_path = output_path }, Handle)
+  local deadline = socket.gettime() + STARTUP_TIMEOUT
+  repeat
+    local url = handle:output():match("^(http://[^\r\n]+)\n")
+    if url then
+      handle.url = url
+      return handle
+    end
+    if not process_alive(handle.pid) then break end
+    socket.sleep(0.02)
+  until socket.gettime() > deadline
+  local output = handle:output()
+  handle:stop()
+  error("sinchnumbers.fake.spawn: the server did not start: " .. output, 2)
+end
+
+return spawn
