@@ -1,0 +1,154 @@
+/*
+ * The limit: the benchmark's GETs done in C with one reused libcurl easy
+ * handle, the same request headers as the client, the body gathered into a
+ * reused buffer, the status read with curl_easy_getinfo, and no parsing.
+ *
+ *   raw_curl BASE_URL PROJECT TOKEN ROUNDS GET_N PAGE_N
+ *
+ * Prints, like bench/measure.lua, one line per round and one per phase:
+ *   <call>\tround\t<n>\t<wall s>\t<cpu s>
+ *   <call>\trss\t<kB before>\t<kB after>
+ * CPU is getrusage(RUSAGE_SELF) user + system time: this process only.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} buffer;
+
+static size_t on_body(char *data, size_t size, size_t count, void *userdata)
+{
+    buffer *b = userdata;
+    size_t len = size * count;
+    if (b->cap - b->len < len) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len < len)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            return 0;
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return len;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6
+         + (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+}
+
+static double wall_seconds(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+static long rss_kb(void)
+{
+    char line[256];
+    long kb = -1;
+    FILE *status = fopen("/proc/self/status", "r");
+    if (!status)
+        return -1;
+    while (fgets(line, sizeof line, status))
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            break;
+    fclose(status);
+    return kb;
+}
+
+static CURL *easy;
+static buffer body;
+
+static void fetch(const char *url)
+{
+    long status = 0;
+    CURLcode code;
+
+    body.len = 0;
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    code = curl_easy_perform(easy);
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (code != CURLE_OK || status != 200) {
+        fprintf(stderr, "raw_curl: %s: %s, HTTP %ld\n", url, curl_easy_strerror(code), status);
+        exit(1);
+    }
+}
+
+static void run(const char *call, const char *url, long rounds, long n)
+{
+    long before, after;
+
+    before = rss_kb();
+    for (long round = 0; round < rounds; round++) {
+        double wall = wall_seconds(), cpu = cpu_seconds();
+        for (long i = 0; i < n; i++)
+            fetch(url);
+        cpu = cpu_seconds() - cpu;
+        wall = wall_seconds() - wall;
+        printf("%s\tround\t%ld\t%.6f\t%.6f\n", call, n, wall, cpu);
+        fflush(stdout);
+    }
+    after = rss_kb();
+    printf("%s\trss\t%ld\t%ld\n", call, before, after);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    char get_url[512], page_url[512], authorization[1024];
+    struct curl_slist *headers = NULL;
+    long rounds, get_n, page_n;
+
+    if (argc != 7) {
+        fprintf(stderr, "usage: raw_curl BASE_URL PROJECT TOKEN ROUNDS GET_N PAGE_N\n");
+        return 2;
+    }
+    rounds = atol(argv[4]);
+    get_n = atol(argv[5]);
+    page_n = atol(argv[6]);
+    snprintf(get_url, sizeof get_url, "%s/v1/projects/%s/activeNumbers/%%2B12065550100", argv[1], argv[2]);
+    snprintf(page_url, sizeof page_url, "%s/v1/projects/%s/activeNumbers?pageSize=100", argv[1], argv[2]);
+    snprintf(authorization, sizeof authorization, "Authorization: Bearer %s", argv[3]);
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    easy = curl_easy_init();
+    headers = curl_slist_append(headers, authorization);
+    headers = curl_slist_append(headers, "Accept: application/json");
+    if (!easy || !headers)
+        return 1;
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "raw_curl");
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+
+    /* The same warm-up as the Lua programs: connection open, buffers grown. */
+    for (int i = 0; i < 1000; i++)
+        fetch(get_url);
+    for (int i = 0; i < 50; i++)
+        fetch(page_url);
+
+    run("get", get_url, rounds, get_n);
+    run("page", page_url, rounds, page_n);
+
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(easy);
+    curl_global_cleanup();
+    free(body.data);
+    return 0;
+}

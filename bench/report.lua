@@ -1,0 +1,162 @@
+-- Turns bench/run.sh's measurements into bench/RESULTS.md (on stdout):
+--   lua5.4 bench/report.lua RESULTS_TSV MACHINE_TSV
+-- RESULTS_TSV lines: program, Lua, call, "round", n, wall s, cpu s
+--                or: program, Lua, call, "rss", kB before, kB after
+local results_path, machine_path = assert(arg[1]), assert(arg[2])
+
+local function split(line)
+  local fields = {}
+  for field in (line .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = field end
+  return fields
+end
+
+local machine = {}
+for line in io.lines(machine_path) do
+  local fields = split(line)
+  machine[fields[1]] = table.concat(fields, "\t", 2)
+end
+
+-- rows in the order first seen; each { program, lua, call, rounds = {}, rss }
+local rows, by_key = {}, {}
+for line in io.lines(results_path) do
+  local f = split(line)
+  local key = f[1] .. "|" .. f[2] .. "|" .. f[3]
+  local row = by_key[key]
+  if not row then
+    row = { program = f[1], lua = f[2], call = f[3], rounds = {} }
+    by_key[key] = row
+    rows[#rows + 1] = row
+  end
+  if f[4] == "round" then
+    local n, wall, cpu = tonumber(f[5]), tonumber(f[6]), tonumber(f[7])
+    row.rounds[#row.rounds + 1] = { n = n, cpu_us = cpu / n * 1e6, rate = n / wall }
+  elseif f[4] == "rss" then
+    row.rss_before, row.rss_after = tonumber(f[5]), tonumber(f[6])
+  end
+end
+
+local function median(values)
+  table.sort(values)
+  local n = #values
+  if n % 2 == 1 then return values[(n + 1) / 2] end
+  return (values[n / 2] + values[n / 2 + 1]) / 2
+end
+
+for _, row in ipairs(rows) do
+  local cpu, rate, calls = {}, {}, 0
+  for i, round in ipairs(row.rounds) do
+    cpu[i], rate[i], calls = round.cpu_us, round.rate, calls + round.n
+  end
+  row.calls = calls
+  row.per_round = row.rounds[1] and row.rounds[1].n or 0
+  row.cpu_us = median(cpu)
+  row.cpu_min, row.cpu_max = cpu[1], cpu[#cpu]   -- sorted by median()
+  row.rate = median(rate)
+end
+
+local function find(program, lua, call)
+  return by_key[program .. "|" .. lua .. "|" .. call]
+end
+
+local LUA_NAMES = { ["5.4"] = "Lua 5.4", ["5.1"] = "Lua 5.1", luajit = "LuaJIT", C = "C" }
+local PROGRAM_NAMES = {
+  raw = "(a) raw libcurl, C",
+  sinchnumbers = "(b) sinchnumbers",
+  handwritten = "(c) by hand: luacurl + cjson",
+}
+local CALL_NAMES = { get = "get_active_number", page = "list_active_numbers{pageSize=100}" }
+
+local function ratio(value, base)
+  if not (value and base) then return "–" end
+  return ("%.2f×"):format(value / base)
+end
+
+local function kb(value)
+  if value >= 10240 then return ("%.1f MiB"):format(value / 1024) end
+  return ("%d kB"):format(value)
+end
+
+local out = {}
+local function say(...) out[#out + 1] = table.concat({ ... }) end
+
+local rounds, get_n, page_n = (machine.settings or "?\t?\t?"):match("([^\t]*)\t([^\t]*)\t([^\t]*)")
+say("# Benchmark results")
+say("")
+say("Written by `make bench` (bench/run.sh); do not edit by hand. ", machine.date or "")
+say("")
+say("Each program makes the calls against a local nginx stub (keep-alive, canned JSON: one")
+say("ActiveNumber of 680 bytes, a page of 100 of 67 kB) on one connection, after a warm-up of")
+say("1000 get and 50 page calls. ", rounds, " rounds of ", get_n, " get calls, then ", rounds, " rounds of ",
+  page_n, " page calls; the table gives the median round.")
+say("CPU is the client process's own user + system time: getrusage(RUSAGE_SELF) in C, `os.clock()`")
+say("in Lua (glibc's clock() = CLOCK_PROCESS_CPUTIME_ID, the same quantity with ns resolution).")
+say("× raw and × hand are ratios of CPU per call to (a) and to (c) under the same Lua; for calls/s")
+say("the ratio to (a) is of throughput (below 1 = fewer calls per second).")
+say("RSS is VmRSS after a full collection, before and after all rounds of that call.")
+say("")
+say("| program | Lua | call | N | calls/s | calls/s × raw | CPU µs/call (min–max) | × raw | × hand "
+  .. "| RSS before → after |")
+say("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+for _, call in ipairs { "get", "page" } do
+  local raw = find("raw", "C", call)
+  for _, row in ipairs(rows) do
+    if row.call == call then
+      local hand = row.program ~= "handwritten" and find("handwritten", row.lua, call) or nil
+      local growth = row.rss_after - row.rss_before
+      say("| ", PROGRAM_NAMES[row.program] or row.program, " | ", LUA_NAMES[row.lua] or row.lua, " | ",
+        CALL_NAMES[call] or call, " | ", ("%d × %d"):format(#row.rounds, row.per_round), " | ",
+        ("%.0f"):format(row.rate), " | ", row == raw and "1" or ratio(row.rate, raw and raw.rate), " | ",
+        ("%.1f (%.1f–%.1f)"):format(row.cpu_us, row.cpu_min, row.cpu_max), " | ",
+        row == raw and "1" or ratio(row.cpu_us, raw and raw.cpu_us), " | ",
+        hand and ratio(row.cpu_us, hand.cpu_us) or "–", " | ",
+        kb(row.rss_before), " → ", kb(row.rss_after), (" (%+d kB)"):format(growth), " |")
+    end
+  end
+end
+
+-- The issue's targets, checked on the numbers above.
+say("")
+say("## Targets")
+say("")
+say("| target | Lua | measured | limit | |")
+say("|---|---|---:|---:|---|")
+local function check(name, lua, value, limit, unit)
+  if not value then return end
+  say("| ", name, " | ", LUA_NAMES[lua] or lua, " | ", (unit == "kB" and "%d kB" or "%.2f×"):format(value),
+    " | ", (unit == "kB" and "< %d kB" or "≤ %.2f×"):format(limit), " | ",
+    ((unit == "kB" and value < limit) or (unit ~= "kB" and value <= limit)) and "ok" or "**missed**", " |")
+end
+local raw_get = find("raw", "C", "get")
+for _, row in ipairs(rows) do
+  if row.program == "sinchnumbers" and row.call == "get" then
+    check("get: CPU per call vs raw libcurl", row.lua, raw_get and row.cpu_us / raw_get.cpu_us, 1.25)
+  end
+end
+for _, row in ipairs(rows) do
+  local hand = row.program == "sinchnumbers" and find("handwritten", row.lua, row.call)
+  if hand then
+    check(row.call .. ": CPU per call vs by hand", row.lua, row.cpu_us / hand.cpu_us,
+      row.call == "get" and 1.05 or 1.10)
+  end
+end
+for _, row in ipairs(rows) do
+  if row.program == "sinchnumbers" and row.call == "get" then
+    check(("get: RSS growth over %d calls"):format(row.calls), row.lua, row.rss_after - row.rss_before, 1024, "kB")
+  end
+end
+
+say("")
+say("## Machine")
+say("")
+for _, entry in ipairs {
+  { "CPU", "cpu" }, { "cores", "cores" }, { "kernel", "kernel" }, { "system", "os" },
+  { "interpreters", "lua" }, { "libcurl", "libcurl" }, { "lua-cjson", "cjson" }, { "nginx (stub)", "nginx" },
+  { "load average before / after", "load" }, { "whole run", "seconds" },
+} do
+  local value = machine[entry[2]]
+  if entry[2] == "load" then value = (machine.load_before or "?") .. " / " .. (machine.load_after or "?") end
+  if entry[2] == "seconds" and value then value = value .. " s" end
+  say("- ", entry[1], ": ", value or "?")
+end
+
+io.write(table.concat(out, "\n"), "\n")
