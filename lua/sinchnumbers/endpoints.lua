@@ -72,6 +72,7 @@ local voice_configuration = {
     { name = "trunkId", type = "string" },
     { name = "serviceId", type = "string" },
     { name = "scheduledVoiceProvisioning", read_only = true },
+    { name = "lastUpdatedTime", read_only = true },
   },
 }
 

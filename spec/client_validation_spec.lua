@@ -1,0 +1,256 @@
+-- Bad input is found before anything goes on the wire: each case gives nil and
+-- an invalid_argument error that says what is allowed, and the fake sees no
+-- request at all (not even one for a token).
+local helper = require "support.client_helper"
+local sinchnumbers = require "sinchnumbers"
+
+local PHONE = "+12065550100"
+
+-- { what, call(client) -> result, err, text the message must contain }
+local CASES = {
+  -- phone numbers (E.164: "+", 2 to 15 digits, the first 1-9)
+  { "phone without +", function(c) return c:get_active_number("12065550100") end, "E.164" },
+  { "phone starting with +0", function(c) return c:get_active_number("+02065550100") end, "the first of them 1-9" },
+  { "phone with one digit", function(c) return c:get_active_number("+1") end, "2 to 15 digits" },
+  { "phone with 16 digits", function(c) return c:get_active_number("+1234567890123456") end, "2 to 15 digits" },
+  { "phone with spaces", function(c) return c:get_active_number("+1 206 555 0100") end, "E.164" },
+  { "phone with a letter", function(c) return c:get_active_number("+1206555010a") end, "E.164" },
+  { "phone as a number", function(c) return c:get_active_number(12065550100) end, "got a number" },
+  { "phone missing", function(c) return c:get_active_number() end, "got a nil" },
+  { "empty phone", function(c) return c:get_available_number("") end, "E.164" },
+  { "tel: URI as phone", function(c) return c:rent_number("tel:+12065550100") end, "E.164" },
+  { "phone with dashes", function(c) return c:update_active_number("+1-206-555-0100", {}) end, "E.164" },
+  { "phone as a table", function(c) return c:release_number({}) end, "got a table" },
+  { "phone with a newline", function(c) return c:release_number(PHONE .. "\n") end, "E.164" },
+
+  -- list_available_numbers
+  { "no params where regionCode is required", function(c) return c:list_available_numbers() end,
+    "regionCode is required" },
+  { "type missing", function(c) return c:list_available_numbers { regionCode = "US" } end,
+    'type is required: one of "LOCAL", "MOBILE", "TOLL_FREE"' },
+  { "regionCode of three letters", function(c)
+    return c:list_available_numbers { regionCode = "USA", type = "LOCAL" } end, "two capital letters" },
+  { "regionCode in lower case", function(c)
+    return c:list_available_numbers { regionCode = "us", type = "LOCAL" } end, '(got "us")' },
+  { "regionCode as a number", function(c)
+    return c:list_available_numbers { regionCode = 1, type = "LOCAL" } end, "got 1" },
+  { "type not in the enum", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LANDLINE" } end,
+    'type must be one of "LOCAL", "MOBILE", "TOLL_FREE" (got "LANDLINE")' },
+  { "type in lower case", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "local" } end, "must be one of" },
+  { "size 0", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", size = 0 } end,
+    "size must be an integer from 1 to 100 (got 0)" },
+  { "size 101", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", size = 101 } end, "from 1 to 100" },
+  { "size 2.5", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", size = 2.5 } end, "an integer" },
+  { "size as a string", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", size = "10" } end, "got a string" },
+  { "size NaN", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", size = 0 / 0 } end, "an integer" },
+  { "capabilities as a string", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", capabilities = "SMS" } end,
+    'capabilities must be a list of one or more of "SMS", "VOICE"' },
+  { "capability not in the enum", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", capabilities = { "SMS", "MMS" } } end,
+    'capabilities[2] must be one of "SMS", "VOICE" (got "MMS")' },
+  { "capabilities empty", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", capabilities = {} } end, "one or more" },
+  { "capabilities as a set", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", capabilities = { SMS = true } } end,
+    "must be a list" },
+  { "numberPattern as a string", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", numberPattern = "206" } end,
+    'numberPattern must be a table with "pattern", "searchPattern"' },
+  { "searchPattern not in the enum", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", numberPattern = { searchPattern = "BEGIN" } }
+  end, 'numberPattern.searchPattern must be one of "START", "CONTAINS", "END"' },
+  { "pattern as a number", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", numberPattern = { pattern = 206 } } end,
+    "numberPattern.pattern must be a string" },
+  { "misspelt numberPattern member", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", numberPattern = { patern = "206" } } end,
+    'unknown parameter "numberPattern.patern"; did you mean "pattern"?' },
+  { "dotted numberPattern key", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", ["numberPattern.pattern"] = "206" } end,
+    "write numberPattern = { pattern = ... }" },
+  { "misspelt parameter", function(c)
+    return c:list_available_numbers { regioncode = "US", type = "LOCAL" } end,
+    'unknown parameter "regioncode"; did you mean "regionCode"?' },
+  { "parameter of another endpoint", function(c)
+    return c:list_available_numbers { regionCode = "US", type = "LOCAL", pageSize = 10 } end,
+    'did you mean "size"? (allowed: "regionCode", "type", "numberPattern", "capabilities", "size")' },
+  { "params as a string", function(c) return c:list_available_numbers("US") end,
+    "params must be a table of query parameters" },
+  { "params as a list", function(c) return c:list_available_numbers { "US", "LOCAL" } end,
+    "parameter names must be strings" },
+
+  -- list_active_numbers
+  { "pageSize 0", function(c) return c:list_active_numbers { pageSize = 0 } end, "pageSize must be an integer from 1 to 100" },
+  { "pageSize 1000", function(c) return c:list_active_numbers { pageSize = 1000 } end, "(got 1000)" },
+  { "pageToken as a number", function(c) return c:list_active_numbers { pageToken = 5 } end,
+    "pageToken must be a string" },
+  { "orderBy not in the enum", function(c) return c:list_active_numbers { orderBy = "name" } end,
+    'orderBy must be one of "phoneNumber", "displayName"' },
+  { "capability not in the enum", function(c) return c:list_active_numbers { capability = { "FAX" } } end,
+    'capability[1] must be one of "SMS", "VOICE"' },
+  { "capabilities not in the enum", function(c) return c:list_active_numbers { capabilities = { "FAX" } } end,
+    'capabilities[1] must be one of "SMS", "VOICE"' },
+  { "capability and capabilities both", function(c)
+    return c:list_active_numbers { capability = { "SMS" }, capabilities = { "VOICE" } } end,
+    "give capability or capabilities, not both" },
+  { "type TOLLFREE", function(c) return c:list_active_numbers { type = "TOLLFREE" } end, '"TOLL_FREE"' },
+  { "regionCode with a digit", function(c) return c:list_active_numbers { regionCode = "U1" } end,
+    "two capital letters" },
+  { "snake_case parameter", function(c) return c:list_active_numbers { page_size = 10 } end,
+    'did you mean "pageSize"?' },
+  { "searchPattern MIDDLE", function(c)
+    return c:list_active_numbers { numberPattern = { searchPattern = "MIDDLE" } } end, '"CONTAINS"' },
+
+  -- list_available_regions
+  { "types as a string", function(c) return c:list_available_regions { types = "LOCAL" } end,
+    "types must be a list" },
+  { "types with an unknown type", function(c) return c:list_available_regions { types = { "LOCAL", "SHORT_CODE" } } end,
+    'types[2] must be one of "LOCAL", "MOBILE", "TOLL_FREE"' },
+  { "type instead of types", function(c) return c:list_available_regions { type = { "LOCAL" } } end,
+    'did you mean "types"?' },
+
+  -- rent_number
+  { "body that is not JSON", function(c) return c:rent_number(PHONE, "not json") end, "body is not valid JSON" },
+  { "body as a number", function(c) return c:rent_number(PHONE, 5) end, "body must be a table" },
+  { "smsConfiguration as a string", function(c) return c:rent_number(PHONE, { smsConfiguration = "plan" }) end,
+    'smsConfiguration must be a table with "servicePlanId", "campaignId"' },
+  { "misspelt servicePlanId", function(c)
+    return c:rent_number(PHONE, { smsConfiguration = { servicePlanID = "x" } }) end,
+    'unknown field "smsConfiguration.servicePlanID"; did you mean "servicePlanId"?' },
+  { "read-only scheduledProvisioning", function(c)
+    return c:rent_number(PHONE, { smsConfiguration = { scheduledProvisioning = {} } }) end,
+    "smsConfiguration.scheduledProvisioning is read-only" },
+  { "voice type not in the enum", function(c)
+    return c:rent_number(PHONE, { voiceConfiguration = { type = "SIP" } }) end,
+    'voiceConfiguration.type must be one of "RTC", "EST", "FAX"' },
+  { "appId as a number", function(c) return c:rent_number(PHONE, { voiceConfiguration = { appId = 5 } }) end,
+    "voiceConfiguration.appId must be a string" },
+  { "callbackUrl as a number", function(c) return c:rent_number(PHONE, { callbackUrl = 5 }) end,
+    "callbackUrl must be a string" },
+  { "displayName on rent", function(c) return c:rent_number(PHONE, { displayName = "x" }) end,
+    'unknown field "displayName"' },
+  { "unknown field in JSON text", function(c) return c:rent_number(PHONE, '{"callbackURL":"https://x"}') end,
+    'did you mean "callbackUrl"?' },
+  { "JSON text of an array", function(c) return c:rent_number(PHONE, "[1]") end, "field names must be strings" },
+
+  -- rent_any_number
+  { "rentAny without a body", function(c) return c:rent_any_number() end, "a body is required" },
+  { "rentAny without regionCode", function(c) return c:rent_any_number { type = "LOCAL" } end,
+    "regionCode is required" },
+  { "rentAny with type ANY", function(c) return c:rent_any_number { regionCode = "US", type = "ANY" } end,
+    "type must be one of" },
+  { "rentAny capability as a number", function(c)
+    return c:rent_any_number { regionCode = "US", type = "LOCAL", capabilities = { "SMS", 1 } } end,
+    "capabilities[2] must be one of" },
+  { "rentAny pattern as a boolean", function(c)
+    return c:rent_any_number { regionCode = "US", type = "LOCAL", numberPattern = { pattern = true } } end,
+    "numberPattern.pattern must be a string (got a boolean)" },
+  { "rentAny regionCode null", function(c)
+    return c:rent_any_number { regionCode = sinchnumbers.null, type = "LOCAL" } end, "regionCode is required" },
+
+  -- update_active_number
+  { "update without a body", function(c) return c:update_active_number(PHONE) end, "a body is required" },
+  { "displayName as a number", function(c) return c:update_active_number(PHONE, { displayName = 5 }) end,
+    "displayName must be a string (got 5)" },
+  { "read-only scheduledVoiceProvisioning", function(c)
+    return c:update_active_number(PHONE, { voiceConfiguration = { scheduledVoiceProvisioning = {} } }) end,
+    "read-only" },
+  { "body as a list", function(c) return c:update_active_number(PHONE, { "x" }) end,
+    "field names must be strings" },
+  { "misspelt displayName", function(c) return c:update_active_number(PHONE, { displayname = "x" }) end,
+    'did you mean "displayName"?' },
+  { "fields of an ActiveNumber that cannot be updated", function(c)
+    return c:update_active_number(PHONE, { regionCode = "US" }) end,
+    'unknown field "regionCode"' },
+
+  -- callback configuration
+  { "update_callback_configuration without hmacSecret", function(c) return c:update_callback_configuration {} end,
+    "hmacSecret is required" },
+  { "hmacSecret as a number", function(c) return c:update_callback_configuration { hmacSecret = 42 } end,
+    "hmacSecret must be a string" },
+  { "misspelt hmacSecret", function(c) return c:update_callback_configuration { secret = "x" } end,
+    'did you mean "hmacSecret"?' },
+  { "get_callback_configuration with params", function(c) return c:get_callback_configuration {} end,
+    "takes no parameters or body" },
+
+  -- how methods are called
+  { "too many arguments", function(c) return c:get_active_number(PHONE, {}) end, "takes no parameters" },
+  { "a third argument", function(c) return c:update_active_number(PHONE, {}, {}) end,
+    "too many arguments: it is update_active_number(phone_number, body)" },
+  { "a dot instead of a colon", function(c) return c.get_active_number(PHONE) end, "with a colon" },
+  { "all_active_numbers with limit 0", function(c) return c:all_active_numbers({}, 0) end,
+    "limit must be a whole number of at least 1" },
+  { "all_active_numbers with a bad filter", function(c) return c:all_active_numbers { pageSize = -1 } end,
+    "pageSize must be an integer from 1 to 100" },
+}
+
+-- The iterators raise the error object instead of returning it.
+local RAISING_CASES = {
+  { "each_active_number with a bad filter", function(c)
+    for _ in c:each_active_number { regionCode = "usa" } do end end, "two capital letters" },
+  { "active_number_pages with a bad filter", function(c)
+    for _ in c:active_number_pages { pageSize = "x" } do end end, "pageSize must be an integer" },
+}
+
+describe("bad input", function()
+  local server, client
+
+  setup(function()
+    server = helper.start_fake()
+    client = helper.client(server)
+  end)
+
+  teardown(function()
+    server:stop()
+  end)
+
+  before_each(function()
+    server:clear_requests()
+  end)
+
+  it("has at least 60 cases", function()
+    assert.is_true(#CASES + #RAISING_CASES >= 60)
+  end)
+
+  local function check_error(err, expected)
+    assert.is_table(err)
+    assert.equal("invalid_argument", err.kind)
+    assert.is_truthy(err.message:find(expected, 1, true), err.message .. "\n  should say: " .. expected)
+    local line = tostring(err)
+    assert.matches("^sinchnumbers: invalid_argument: ", line)
+    assert.is_nil(line:find("\n", 1, true))
+    assert.same({}, server:requests())
+  end
+
+  for _, case in ipairs(CASES) do
+    local what, call, expected = case[1], case[2], case[3]
+    it(what .. " is refused before the wire", function()
+      local result, err = call(client)
+      assert.is_nil(result)
+      check_error(err, expected)
+    end)
+  end
+
+  for _, case in ipairs(RAISING_CASES) do
+    local what, call, expected = case[1], case[2], case[3]
+    it(what .. " raises the error object before the wire", function()
+      local ok, err = pcall(call, client)
+      assert.is_false(ok)
+      check_error(err, expected)
+    end)
+  end
+
+  it("never echoes a value given for hmacSecret", function()
+    local _, err = client:update_callback_configuration { hmacSecret = { "top-secret-value" } }
+    assert.equal("invalid_argument", err.kind)
+    assert.is_nil(tostring(err):find("top-secret-value", 1, true))
+  end)
+end)
