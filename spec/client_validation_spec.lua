@@ -88,7 +88,8 @@ local CASES = {
     "parameter names must be strings" },
 
   -- list_active_numbers
-  { "pageSize 0", function(c) return c:list_active_numbers { pageSize = 0 } end, "pageSize must be an integer from 1 to 100" },
+  { "pageSize 0", function(c) return c:list_active_numbers { pageSize = 0 } end,
+    "pageSize must be an integer from 1 to 100" },
   { "pageSize 1000", function(c) return c:list_active_numbers { pageSize = 1000 } end, "(got 1000)" },
   { "pageToken as a number", function(c) return c:list_active_numbers { pageToken = 5 } end,
     "pageToken must be a string" },

@@ -172,7 +172,7 @@ describe("client methods on the wire", function()
     assert.equal("GET", request.method)
     assert.equal(helper.path("/availableRegions?types=LOCAL&types=MOBILE"), request.path)
     assert.is_true(#result.availableRegions > 0)
-    _, request = one_request(function() return client:list_available_regions() end)
+    result, request = one_request(function() return client:list_available_regions() end)
     assert.equal(helper.path("/availableRegions"), request.path)
   end)
 
