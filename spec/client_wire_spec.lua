@@ -174,6 +174,7 @@ describe("client methods on the wire", function()
     assert.is_true(#result.availableRegions > 0)
     result, request = one_request(function() return client:list_available_regions() end)
     assert.equal(helper.path("/availableRegions"), request.path)
+    assert.is_true(#result.availableRegions > 0)
   end)
 
   it("get_callback_configuration and update_callback_configuration", function()
