@@ -15,6 +15,7 @@ local NO_ITEMS = {}
 
 -- A copy of the caller's filters that we may add pageToken to.
 local function page_params(params)
+  if params == nil then return {} end
   if type(params) ~= "table" then return params end -- list_active_numbers says what is wrong
   local copy = {}
   for name, value in pairs(params) do copy[name] = value end

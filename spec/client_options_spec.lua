@@ -1,0 +1,151 @@
+-- sinchnumbers.new, from_env, the options, custom transports and tostring.
+local helper = require "support.client_helper"
+local sinchnumbers = require "sinchnumbers"
+
+local REQUIRED = { project_id = "p", key_id = "k", key_secret = "s" }
+
+local function with(extra)
+  local options = {}
+  for name, value in pairs(REQUIRED) do options[name] = value end
+  for name, value in pairs(extra) do options[name] = value end
+  return options
+end
+
+-- A transport that answers every request with one canned answer, and
+-- remembers what it was asked.
+local function canned_transport(status, headers, body)
+  local transport = { calls = {} }
+  function transport:request(method, url, request_headers, request_body, opts)
+    self.calls[#self.calls + 1] = {
+      method = method, url = url, headers = request_headers, body = request_body, opts = opts,
+    }
+    if status == nil then return nil, headers end
+    return status, headers, body
+  end
+  return transport
+end
+
+describe("sinchnumbers.new", function()
+  it("makes a client with the defaults", function()
+    local client = assert(sinchnumbers.new(REQUIRED))
+    assert.equal("p", client.project_id)
+    assert.equal("https://numbers.api.sinch.com", client.base_url)
+    assert.equal("sinchnumbers client (project p, https://numbers.api.sinch.com)", tostring(client))
+  end)
+
+  it("drops a trailing slash from base_url", function()
+    local client = assert(sinchnumbers.new(with { base_url = "http://127.0.0.1:9/" }))
+    assert.equal("http://127.0.0.1:9", client.base_url)
+  end)
+
+  local BAD_OPTIONS = {
+    { "options not a table", "p", "options must be a table" },
+    { "unknown option", with { projectId = "p" }, 'unknown option "projectId"; did you mean "project_id"?' },
+    { "misspelt timeout", with { timout = 1 }, 'did you mean "timeout"?' },
+    { "missing project_id", { key_id = "k", key_secret = "s" }, "project_id is required" },
+    { "empty key_id", with { key_id = "" }, "key_id must be a non-empty string" },
+    { "key_secret not a string", with { key_secret = 12 }, "key_secret must be a non-empty string" },
+    { "auth not in the enum", with { auth = "bearer" }, 'auth must be one of "oauth2", "basic"' },
+    { "base_url not http(s)", with { base_url = "ftp://x" }, "base_url must be an http:// or https:// URL" },
+    { "auth_url not a URL", with { auth_url = "auth.sinch.com" }, "auth_url must be an http:// or https:// URL" },
+    { "timeout 0", with { timeout = 0 }, "timeout must be a number of seconds above 0" },
+    { "connect_timeout a string", with { connect_timeout = "10" }, "connect_timeout must be a number" },
+    { "max_retries negative", with { max_retries = -1 }, "max_retries must be an integer from 0 to 10" },
+    { "max_retries fractional", with { max_retries = 1.5 }, "max_retries must be an integer" },
+    { "transport unknown name", with { transport = "http" }, 'transport must be "curl", "ngx", or an object' },
+    { "transport without request", with { transport = {} }, "request(method, url, headers, body, opts)" },
+    { "token_cache without set", with { token_cache = { get = function() end } }, "get(key) and set(key, value, ttl)" },
+    { "sleep not a function", with { sleep = 1 }, "sleep must be a function" },
+  }
+
+  for _, case in ipairs(BAD_OPTIONS) do
+    it("refuses " .. case[1], function()
+      local client, err = sinchnumbers.new(case[2])
+      assert.is_nil(client)
+      assert.equal("invalid_argument", err.kind)
+      assert.is_truthy(err.message:find(case[3], 1, true), err.message)
+      assert.matches("^sinchnumbers: invalid_argument: sinchnumbers.new: ", tostring(err))
+    end)
+  end
+end)
+
+describe("a custom transport", function()
+  it("is used for every request, with the timeouts", function()
+    local transport = canned_transport(200, {}, '{"availableRegions":[]}')
+    local client = assert(sinchnumbers.new(with { auth = "basic", transport = transport, timeout = 3 }))
+    assert.same({ availableRegions = {} }, assert(client:list_available_regions()))
+    assert.equal(1, #transport.calls)
+    local call = transport.calls[1]
+    assert.equal("GET", call.method)
+    assert.equal("https://numbers.api.sinch.com/v1/projects/p/availableRegions", call.url)
+    assert.same({ timeout = 3, connect_timeout = 10 }, call.opts)
+  end)
+
+  it("may fail with a plain string: kind network", function()
+    local transport = canned_transport(nil, "no route")
+    local client = assert(sinchnumbers.new(with { auth = "basic", transport = transport, max_retries = 1,
+      sleep = function() end }))
+    local _, err = client:list_available_regions()
+    assert.equal("network", err.kind)
+    assert.equal("no route", err.message)
+    assert.equal(2, err.attempts)
+  end)
+
+  it("an empty 2xx answer is an empty table", function()
+    local client = assert(sinchnumbers.new(with { auth = "basic", transport = canned_transport(204, {}, "") }))
+    assert.same({}, assert(client:get_callback_configuration()))
+  end)
+end)
+
+describe("sinchnumbers.from_env", function()
+  local server
+
+  setup(function()
+    server = helper.start_fake()
+  end)
+
+  teardown(function()
+    server:stop()
+  end)
+
+  -- Runs a Lua snippet in a child with the given environment; returns its output.
+  local function run_with_env(env, code)
+    local assignments = {}
+    for name, value in pairs(env) do assignments[#assignments + 1] = name .. "='" .. value .. "'" end
+    local command = table.concat(assignments, " ") .. " " .. helper.interpreter()
+      .. " -e \"package.path='lua/?.lua;lua/?/init.lua;'..package.path;"
+      .. " package.cpath='" .. package.cpath:gsub("'", "") .. "'\" -e '" .. code .. "' 2>&1"
+    local pipe = assert(io.popen(command))
+    local output = pipe:read("*a")
+    pipe:close()
+    return output
+  end
+
+  it("reads SINCH_PROJECT_ID, SINCH_KEY_ID, SINCH_KEY_SECRET, SINCH_NUMBERS_URL and SINCH_AUTH_URL", function()
+    local output = run_with_env({
+      SINCH_PROJECT_ID = helper.PROJECT_ID, SINCH_KEY_ID = helper.KEY_ID, SINCH_KEY_SECRET = helper.KEY_SECRET,
+      SINCH_NUMBERS_URL = server.url, SINCH_AUTH_URL = server.url .. "/oauth2/token",
+    }, [[
+      local client = assert(require("sinchnumbers").from_env())
+      local config = assert(client:get_callback_configuration())
+      print(tostring(client), config.projectId)
+    ]])
+    assert.equal("sinchnumbers client (project test-project, " .. server.url .. ")\ttest-project\n", output)
+  end)
+
+  it("says which variable is missing", function()
+    local output = run_with_env({ SINCH_PROJECT_ID = "p", SINCH_KEY_ID = "k" }, [[
+      local client, err = require("sinchnumbers").from_env()
+      print(client, err.kind, err.message)
+    ]])
+    assert.matches("nil\tinvalid_argument\tsinchnumbers.from_env: SINCH_KEY_SECRET is not set", output, 1, true)
+  end)
+
+  it("takes options on top", function()
+    local output = run_with_env({ SINCH_PROJECT_ID = "p", SINCH_KEY_ID = "k" }, [[
+      local client = assert(require("sinchnumbers").from_env { key_secret = "s", base_url = "http://127.0.0.1:9" })
+      print(tostring(client))
+    ]])
+    assert.equal("sinchnumbers client (project p, http://127.0.0.1:9)\n", output)
+  end)
+end)
