@@ -82,7 +82,7 @@ local function query_string(endpoint, params)
   local n = 0
   for _, param in ipairs(endpoint.query) do
     local value = params[param.name]
-    for _, alias in ipairs(param.aliases or {}) do
+    for _, alias in ipairs(param.aliases) do
       if value == nil then value = params[alias] end
     end
     if value ~= nil and value ~= null then

@@ -49,10 +49,14 @@ local function quoted_list(names)
   return concat(parts, ", ")
 end
 
+local NO_ALIASES = {}
+
 -- Adds lookup tables to a schema (and the schemas inside it), once.
 function validate.compile(schema)
   if schema.compiled then return schema end
   schema.compiled = true
+  -- Always a list, so that checking a call allocates nothing.
+  schema.aliases = schema.aliases or NO_ALIASES
   if schema.enum then
     schema.enum_set = {}
     for _, value in ipairs(schema.enum) do schema.enum_set[value] = true end
@@ -64,7 +68,7 @@ function validate.compile(schema)
       validate.compile(field)
       schema.by_name[field.name] = field
       schema.names[#schema.names + 1] = field.name
-      for _, alias in ipairs(field.aliases or {}) do
+      for _, alias in ipairs(field.aliases) do
         schema.by_name[alias] = field
         schema.names[#schema.names + 1] = alias
       end
@@ -172,7 +176,7 @@ function check_fields(schema, tbl, prefix, noun)
   end
   for _, field in ipairs(schema.fields) do
     local value, given_as = tbl[field.name], field.name
-    for _, alias in ipairs(field.aliases or {}) do
+    for _, alias in ipairs(field.aliases) do
       if tbl[alias] ~= nil then
         if value ~= nil then
           return format('give %s%s or %s%s, not both', prefix, field.name, prefix, alias),
