@@ -157,7 +157,7 @@ function Connection:write_response(request, response)
   if response.source then
     self.source = response.chunked and chunked(response.source) or response.source
   end
-  self.closing = not keep_alive
+  self.closing = self.closing or not keep_alive
   self:flush()
 end
 
@@ -239,11 +239,12 @@ function Connection:on_readable()
   local data, err, partial = self.sock:receive(READ_SIZE)
   local received = data or partial
   if received and #received > 0 then self.inbuf = self.inbuf .. received end
-  if err and err ~= "timeout" then
-    self:close()
-    return
-  end
   self:dispatch()
+  if err and err ~= "timeout" then
+    -- The peer has shut its side (as `printf ... | nc` does after its request):
+    -- answer what it sent, then close.
+    if self.busy or self:wants_write() then self.closing = true else self:close() end
+  end
 end
 
 function Connection:on_writable()

@@ -66,7 +66,7 @@ function fake.new(options)
     handler = function(request, reply) self:handle(request, reply) end,
   })
   if not server then
-    return nil, string.format("sinchnumbers.fake: cannot listen on 127.0.0.1:%d: %s", config.port, err)
+    return nil, string.format("sinchnumbers.fake: cannot listen on 127.0.0.1:%s: %s", tostring(config.port), err)
   end
   self.server = server
   self.auth = auth.new(config)

@@ -4,7 +4,7 @@
 --   local h = fake.spawn{ token_ttl = 2 }   -- waits until it listens
 --   h.url, h.pid
 --   h:script{ path = "activeNumbers", status = 503, headers = { ["Retry-After"] = "1" } }
---   h:stop()                                 -- safe twice; also on GC / <close>
+--   h:stop()                                 -- safe twice; also on <close> (5.4)
 --
 -- Control helpers raise an error when the fake cannot be reached or refuses.
 local socket = require "socket"
@@ -100,7 +100,7 @@ function Handle:stop()
   os.remove(self.output_path)
 end
 
-Handle.__gc = Handle.stop
+-- Not on __gc: `fake.spawn().url` would then kill the server at a random moment.
 Handle.__close = Handle.stop
 
 -- Everything the server wrote to stdout and stderr so far (for diagnostics).
@@ -141,6 +141,9 @@ function Handle:send_event(spec) return self:control("POST", "/_fake/events", sp
 -- it does not start within a few seconds.
 function spawn.start(options)
   options = options or {}
+  for name in pairs(options) do
+    if not FLAGS[name] and name ~= "lua" then error("sinchnumbers.fake.spawn: unknown option " .. tostring(name), 2) end
+  end
   local tree = module_tree()
   local script = find_script(tree)
   local arguments = { shell_quote(options.lua or default_interpreter()), shell_quote(script) }
@@ -149,7 +152,6 @@ function spawn.start(options)
       arguments[#arguments + 1] = flag .. "=" .. shell_quote(options[name])
     end
   end
-  if options.port == nil then arguments[#arguments + 1] = "--port=0" end
   local output_path = os.tmpname()
   -- The child's stdout goes to a file: a pipe left open would tie its life to ours.
   local command = string.format("LUA_PATH=%s %s </dev/null >%s 2>&1 & echo $!",
