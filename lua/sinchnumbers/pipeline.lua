@@ -25,6 +25,8 @@ local BACKOFF_BASE, BACKOFF_CAP = 0.5, 8
 -- the caller with err.retry_after set, to decide.
 local RETRY_AFTER_CEILING = 30
 
+local NO_HEADERS = {}
+
 local KIND_BY_STATUS = { [401] = "auth", [403] = "auth", [404] = "not_found", [429] = "rate_limited" }
 
 local MONTHS = {
@@ -151,17 +153,21 @@ local function exchange(client, method, url, body, idempotent, token_headers)
       client._transport:request(method, url, headers, body, client._timeouts)
     if not status then
       failure = transport_failure(answer_headers, idempotent)
-    elseif status >= 200 and status < 300 then
-      local decoded
-      decoded, failure = decode_answer(status, answer_body)
-      if decoded then return decoded end
-    elseif status == 401 and not (refreshed or token_headers)
-        and client._auth.expired(answer_headers, headers) then
-      -- The token ran out between our check and the server's: one more try
-      -- with a new one, which is not counted as a retry.
-      refreshed = true
     else
-      failure = answer_failure(client, status, answer_headers, answer_body, idempotent, token_headers ~= nil)
+      -- A user's transport may leave these out for an empty answer.
+      answer_headers, answer_body = answer_headers or NO_HEADERS, answer_body or ""
+      if status >= 200 and status < 300 then
+        local decoded
+        decoded, failure = decode_answer(status, answer_body)
+        if decoded then return decoded end
+      elseif status == 401 and not (refreshed or token_headers)
+          and client._auth.expired(answer_headers, headers) then
+        -- The token ran out between our check and the server's: one more try
+        -- with a new one, which is not counted as a retry.
+        refreshed = true
+      else
+        failure = answer_failure(client, status, answer_headers, answer_body, idempotent, token_headers ~= nil)
+      end
     end
     if failure then
       failure.method, failure.url, failure.attempts = method, url, attempts
