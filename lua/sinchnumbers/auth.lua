@@ -7,6 +7,10 @@
 -- grant_type=client_credentials; the token is cached (token_cache, or a table
 -- in this process) until 60 s before it expires, and dropped when the service
 -- says it has expired.
+--
+-- A cache that can also add(key, value, ttl) (ngx.shared.DICT) may be shared
+-- by many nginx workers; then one token request serves them all, through a
+-- lock in the cache itself (the lua-resty-lock recipe, see shared_token).
 
 local core = require "sinchnumbers.core"
 local errors = require "sinchnumbers.errors"
@@ -18,6 +22,11 @@ local REFRESH_MARGIN = 60
 -- Sinch's documented lifetime, for a token answer that does not say.
 local DEFAULT_LIFETIME = 3600
 local TOKEN_REQUEST_BODY = "grant_type=client_credentials"
+-- The lock for a shared token request frees itself after this many seconds,
+-- so a worker that dies holding it holds up the others no longer than that.
+local LOCK_TTL = 30
+-- Pauses while another holds the lock: the first, doubling up to the longest.
+local LOCK_FIRST_PAUSE, LOCK_LONGEST_PAUSE = 0.005, 0.1
 
 -- A cache like ngx.shared.DICT (get, set with a ttl in seconds, set to nil
 -- deletes), for one client, in this process.
@@ -46,7 +55,9 @@ local function request_headers(authorization, user_agent, content_type)
 end
 
 -- options: mode ("oauth2" | "basic"), key_id, key_secret, auth_url,
--- token_cache, clock, user_agent, and exchange(url, headers, body), which
+-- token_cache, clock, sleep(seconds) (to wait for another worker's token
+-- request; without it there is no waiting, hence no lock), user_agent, and
+-- exchange(url, headers, body), which
 -- POSTs to the token endpoint under the client's retry policy and returns
 -- the decoded answer or nil, err.
 --
@@ -69,7 +80,7 @@ function auth.new(options)
   end
 
   local auth_url, exchange = options.auth_url, options.exchange
-  local clock = options.clock
+  local clock, sleep = options.clock, options.sleep
   local cache = options.token_cache or memory_cache(clock)
   -- Names the token without revealing the secret, so a cache shared between
   -- processes (or nginx workers) keeps tokens of different keys apart.
@@ -95,11 +106,39 @@ function auth.new(options)
     return token
   end
 
+  -- One token request for everyone who shares the cache. Look in the
+  -- cache; take the lock with add(), which succeeds for exactly one caller;
+  -- look again, since the previous holder may have stored a token just now;
+  -- fetch, store, unlock. The others look in the cache after growing pauses
+  -- until the token is there, or take the lock themselves once it is free
+  -- again (its holder failed). A cache without add() is ours alone.
+  local lock_key = cache_key .. ":lock"
+  local function shared_token()
+    if not (cache.add and sleep) then return fetch_token() end
+    local pause, give_up_at = LOCK_FIRST_PAUSE, clock() + LOCK_TTL
+    while true do
+      local locked, problem = cache:add(lock_key, true, LOCK_TTL)
+      if locked then
+        local token = cache:get(cache_key)
+        local err
+        if not token then token, err = fetch_token() end
+        cache:set(lock_key, nil)
+        return token, err
+      end
+      -- "exists" is another holder; anything else (a full dict) means no lock.
+      if problem ~= "exists" or clock() >= give_up_at then return fetch_token() end
+      sleep(pause)
+      pause = math.min(pause * 2, LOCK_LONGEST_PAUSE)
+      local token = cache:get(cache_key)
+      if token then return token end
+    end
+  end
+
   local function headers(with_body)
     local token = cache:get(cache_key)
     if not token then
       local err
-      token, err = fetch_token()
+      token, err = shared_token()
       if not token then return nil, err end
     end
     local authorization = "Bearer " .. token
