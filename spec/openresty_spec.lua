@@ -7,26 +7,42 @@ local nginx = require "support.nginx"
 local socket = require "socket"
 local cjson = require "cjson"
 
--- Sends one request to the test nginx and returns the status and body.
-local function http_request(port, method, path, body)
+-- Sends one request to the test nginx; returns the open connection.
+local function send_request(port, method, path, body)
   local connection = assert(socket.connect("127.0.0.1", port))
   connection:settimeout(30)
   assert(connection:send(("%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n%s")
     :format(method, path, #(body or ""), body or "")))
+  return connection
+end
+
+-- Reads the answer to send_request (HTTP/1.0: until the server closes) and
+-- decodes its JSON; raises with nginx's error log when the handler failed.
+local function read_answer(server, connection, path)
   local response = assert(connection:receive("*a"))
   connection:close()
   local status, answer = response:match("^HTTP/1%.%d (%d+).-\r\n\r\n(.*)$")
-  return tonumber(status), answer
-end
-
--- Posts a plan as JSON and returns the decoded answer; raises with nginx's
--- error log when the handler failed.
-local function drive(server, path, plan)
-  local status, answer = http_request(server.port, "POST", path, cjson.encode(plan))
-  if status ~= 200 then
-    error(("%s answered %s:\n%s\n%s"):format(path, tostring(status), answer, server.error_log()), 2)
+  if status ~= "200" then
+    error(("%s answered %s:\n%s\n%s"):format(path, tostring(status), answer, server.error_log()), 3)
   end
   return cjson.decode(answer)
+end
+
+-- Posts a plan as JSON and returns the decoded answer.
+local function drive(server, path, plan)
+  return read_answer(server, send_request(server.port, "POST", path, cjson.encode(plan)), path)
+end
+
+-- Posts every plan at once, each on its own connection, then reads every
+-- answer: as many requests in flight in nginx as there are plans.
+local function drive_concurrently(server, path, plans)
+  local connections = {}
+  for i, plan in ipairs(plans) do
+    connections[i] = send_request(server.port, "POST", path, cjson.encode(plan))
+  end
+  local answers = {}
+  for i, connection in ipairs(connections) do answers[i] = read_answer(server, connection, path) end
+  return answers
 end
 
 local function count_keys(set)
@@ -323,5 +339,173 @@ describe("the cosocket transport", function()
     assert.is_false(transport.usable())
     assert.has_error(function() transport.new{} end,
       "the cosocket transport runs only inside nginx with the Lua module (OpenResty)")
+  end)
+end)
+
+local CLIENT_SERVER = [[
+  lua_socket_log_errors off;
+  lua_shared_dict sinch_tokens 1m;
+  init_by_lua_block { require("openresty.early").init("${fake}") }
+  init_worker_by_lua_block { require("openresty.early").init_worker() }
+  server {
+    # reuseport: the kernel spreads connections over the workers.
+    listen 127.0.0.1:${port} reuseport;
+    location = /client { content_by_lua_block { require("openresty.cases").client() } }
+    location = /client/early { content_by_lua_block { require("openresty.cases").early() } }
+  }
+]]
+
+describe("the client inside nginx", function()
+  local fake_server, one_worker, two_workers
+
+  local function client_options(extra)
+    local options = {
+      project_id = "test-project", key_id = "test-key-id", key_secret = "test-key-secret",
+      base_url = fake_server.url, auth_url = fake_server.url .. "/oauth2/token",
+    }
+    for name, value in pairs(extra or {}) do options[name] = value end
+    return options
+  end
+
+  local function requests_to(path_part)
+    local found = {}
+    for _, request in ipairs(fake_server:requests()) do
+      if request.path:find(path_part, 1, true) then found[#found + 1] = request end
+    end
+    return found
+  end
+
+  setup(function()
+    fake_server = require("sinchnumbers.fake").spawn{ lua = "lua5.4" }
+    local http = CLIENT_SERVER:gsub("%${fake}", fake_server.url)
+    one_worker = nginx.start{ http = http }
+    two_workers = nginx.start{ http = http, workers = 2 }
+  end)
+
+  teardown(function()
+    if one_worker then one_worker.stop() end
+    if two_workers then two_workers.stop() end
+    if fake_server then fake_server:stop() end
+  end)
+
+  before_each(function()
+    fake_server:reset()
+  end)
+
+  it("runs every operation through the cosocket transport", function()
+    local options = client_options{ transport = "ngx" }
+    local found = drive(one_worker, "/client", { name = "every-operation", options = options, calls = {
+      { method = "list_available_numbers", args = { { regionCode = "US", type = "LOCAL" } } },
+    } }).calls[1]
+    assert.is_nil(found.err)
+    local first = found.result.availableNumbers[1].phoneNumber
+
+    local calls = drive(one_worker, "/client", { name = "every-operation", options = options, calls = {
+      { method = "list_available_regions", args = { { types = { "LOCAL" } } } },
+      { method = "get_available_number", args = { first } },
+      { method = "rent_number", args = { first, { callbackUrl = "https://example.com/hook" } } },
+      { method = "rent_any_number", args = { { regionCode = "US", type = "LOCAL" } } },
+      { method = "get_active_number", args = { first } },
+      { method = "update_active_number", args = { first, { displayName = "from nginx" } } },
+      { method = "list_active_numbers", args = { { regionCode = "US", pageSize = 1 } } },
+      { method = "all_active_numbers", args = { { regionCode = "US", pageSize = 1 } } },
+      { method = "each_active_number", args = { { pageSize = 1 } }, iterate = true },
+      { method = "active_number_pages", args = { { pageSize = 1 } }, iterate = true },
+      { method = "update_callback_configuration", args = { { hmacSecret = "from-nginx" } } },
+      { method = "get_callback_configuration" },
+      { method = "release_number", args = { first } },
+      { method = "get_active_number", args = { first } },
+      { method = "get_active_number", args = { "not a number" } },
+    } }).calls
+    for i = 1, 13 do
+      assert.is_nil(calls[i].err, ("call %d: %s"):format(i, calls[i].err and calls[i].err.message))
+    end
+    assert.is_true(#calls[1].result.availableRegions > 0)
+    assert.equals(first, calls[2].result.phoneNumber)
+    assert.equals(first, calls[3].result.phoneNumber)
+    assert.equals("US", calls[4].result.regionCode)
+    assert.equals(first, calls[5].result.phoneNumber)
+    assert.equals("from nginx", calls[6].result.displayName)
+    assert.equals(1, #calls[7].result.activeNumbers)
+    assert.equals(2, #calls[8].result)
+    assert.equals(2, #calls[9].result)
+    assert.equals(2, #calls[10].result, "two pages of one number")
+    assert.equals("from-nginx", calls[12].result.hmacSecret)
+    assert.equals(first, calls[13].result.phoneNumber)
+    assert.equals("not_found", calls[14].err.kind)
+    assert.equals("invalid_argument", calls[15].err.kind)
+
+    -- One token for the whole run, and the fake saw every kind of call.
+    assert.equals(1, #requests_to("/oauth2/token"))
+    local seen = {}
+    for _, request in ipairs(fake_server:requests()) do
+      local shape = request.path:gsub("^/v1/projects/test%-project", ""):gsub("%?.*", ""):gsub("%%2B%d+", "{phone}")
+      seen[request.method .. " " .. shape] = true
+    end
+    for _, expected in ipairs{
+      "GET /availableRegions", "GET /availableNumbers", "GET /availableNumbers/{phone}",
+      "POST /availableNumbers/{phone}:rent", "POST /availableNumbers:rentAny", "GET /activeNumbers",
+      "GET /activeNumbers/{phone}", "PATCH /activeNumbers/{phone}", "POST /activeNumbers/{phone}:release",
+      "GET /callbackConfiguration", "PATCH /callbackConfiguration",
+    } do
+      assert.is_true(seen[expected], expected)
+    end
+  end)
+
+  it("serves 20 requests at once from one worker, each waiting 300 ms for Sinch", function()
+    -- No transport option: the client picks cosockets in a content handler.
+    local plan = { name = "automatic", options = client_options(), calls = {
+      { method = "list_active_numbers", args = { { regionCode = "US" } } },
+    } }
+    assert.is_nil(drive(one_worker, "/client", plan).calls[1].err) -- the token, ahead of time
+    fake_server:script{ path = "activeNumbers", delay = 0.3, count = 20 }
+    local plans = {}
+    for i = 1, 20 do plans[i] = plan end
+
+    local started = socket.gettime()
+    local answers = drive_concurrently(one_worker, "/client", plans)
+    local elapsed = socket.gettime() - started
+
+    for _, answer in ipairs(answers) do
+      assert.is_nil(answer.calls[1].err)
+      assert.is_true(answer.calls[1].elapsed >= 0.29, "the fake held each answer 300 ms")
+      assert.equals(answers[1].worker, answer.worker)
+    end
+    -- One after another they would take 6 s; together, about one delay.
+    assert.is_true(elapsed < 2, "20 requests took " .. elapsed .. " s")
+  end)
+
+  it("picks libcurl in init_by_lua and cosockets in a timer", function()
+    local early
+    for _ = 1, 100 do
+      early = read_answer(one_worker, send_request(one_worker.port, "GET", "/client/early"), "/client/early")
+      if early.timer then break end
+      socket.sleep(0.05)
+    end
+    assert.same({ phase = "init", cosockets = false, regions = 4 }, early.init)
+    assert.same({ phase = "timer", cosockets = true, regions = 4 }, early.timer)
+  end)
+
+  it("makes one token request for 40 calls across two workers sharing a token cache", function()
+    -- The token comes slowly, so every call arrives while it is on its way.
+    fake_server:script{ path = "/oauth2/token", delay = 0.3 }
+    local plans = {}
+    for i = 1, 40 do
+      -- A new client for every request: only the shared dict ties them together.
+      plans[i] = { options = client_options{ token_cache = "sinch_tokens" }, calls = {
+        { method = "list_active_numbers" },
+      } }
+    end
+    local answers = drive_concurrently(two_workers, "/client", plans)
+
+    local workers = {}
+    for _, answer in ipairs(answers) do
+      assert.is_nil(answer.calls[1].err)
+      workers[answer.worker] = true
+    end
+    assert.equals(2, count_keys(workers), "both workers served")
+    assert.equals(1, #requests_to("/oauth2/token"),
+      "one token request (the lock in auth.lua waits with the sleep that sinchnumbers.new passes to auth.new)")
+    assert.equals(40, #requests_to("/activeNumbers"))
   end)
 end)

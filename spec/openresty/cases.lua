@@ -64,6 +64,59 @@ function cases.transport_options()
   reply(errors)
 end
 
+--- The client ----------------------------------------------------------------
+
+-- Named clients live as long as the worker, the way an application keeps one.
+local clients = {}
+
+local function client_for(plan)
+  local existing = plan.name and clients[plan.name]
+  if existing then return existing end
+  local options = plan.options
+  if options.token_cache then options.token_cache = ngx.shared[options.token_cache] end
+  local client = assert(require("sinchnumbers").new(options))
+  if plan.name then clients[plan.name] = client end
+  return client
+end
+
+-- Runs one client method; an iterator's items are collected into an array.
+local function call_client(client, call)
+  local args = call.args or {}
+  local method = client[call.method]
+  if not call.iterate then
+    return method(client, unpack(args, 1, call.n or #args))
+  end
+  local items = {}
+  local ok, problem = pcall(function()
+    for item in method(client, unpack(args, 1, call.n or #args)) do items[#items + 1] = item end
+  end)
+  if ok then return items end
+  return nil, problem
+end
+
+--- POST /client { name, options, calls = { { method, args, n, iterate }, ... } }
+-- Runs client methods in a row on one client (a new one unless `name` names
+-- one this worker made before); answers with each result or error, and which
+-- worker ran them.
+function cases.client()
+  local plan = read_plan()
+  local client = client_for(plan)
+  local results = {}
+  for i, call in ipairs(plan.calls) do
+    local started = now()
+    local result, err = call_client(client, call)
+    results[i] = { result = result, elapsed = now() - started }
+    if err then results[i].err = { kind = err.kind, message = tostring(err) } end
+  end
+  reply{ calls = results, worker = ngx.worker.pid() }
+end
+
+--- GET /client/early: what the clients made before any request found; see
+-- spec/openresty/early.lua.
+function cases.early()
+  reply(require("openresty.early").results)
+end
+
 --- Locations that play the server -------------------------------------------
 
 -- Echoes the request as JSON, with the connection's number and how many

@@ -76,25 +76,43 @@ http {
 }
 ]]
 
+local function shell_quote(text)
+  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
+end
+
 --- Starts nginx with `http` as the body of its http block (use ${port},
--- ${port2}, ... and ${prefix} in it). Returns a handle with the ports, the
--- prefix and stop(), or raises with nginx's own complaint.
+-- ${port2}, ... and ${prefix} in it). Or, with `config`, a whole
+-- configuration of the caller's, with the same placeholders (it gets a
+-- `user` line as root, and must set pid to ${prefix}/nginx.pid itself).
+-- `env` is a table of environment variables for nginx. Returns a handle
+-- with the ports, the prefix and stop(), or raises with nginx's own complaint.
 function nginx.start(options)
   local prefix = assert(io.popen("mktemp -d /tmp/sinchnumbers-nginx.XXXXXX")):read("*l")
   assert(os.execute("mkdir -p " .. prefix .. "/tmp"))
   local handle = { prefix = prefix, ports = {} }
-  local http = options.http:gsub("%${(%w+)}", function(name)
-    if name == "prefix" then return prefix end
-    if not handle.ports[name] then handle.ports[name] = nginx.free_port() end
-    return tostring(handle.ports[name])
-  end)
-  handle.port = handle.ports.port
+  local function fill_in(text)
+    return (text:gsub("%${(%w+)}", function(name)
+      if name == "prefix" then return prefix end
+      if not handle.ports[name] then handle.ports[name] = nginx.free_port() end
+      return tostring(handle.ports[name])
+    end))
+  end
   -- As root, workers would drop to `nobody` and lose the temporary prefix.
   local user = run("test \"$(id -u)\" = 0") and "user root;" or ""
-  write_file(prefix .. "/nginx.conf", CONFIG:format(options.workers or 1, prefix, prefix, user,
-    MODULES, MODULES, prefix, prefix, prefix, prefix, prefix, ROOT, ROOT, ROOT, ROOT, http))
+  if options.config then
+    write_file(prefix .. "/nginx.conf", user .. "\n" .. fill_in(options.config))
+  else
+    local http = fill_in(options.http)
+    write_file(prefix .. "/nginx.conf", CONFIG:format(options.workers or 1, prefix, prefix, user,
+      MODULES, MODULES, prefix, prefix, prefix, prefix, prefix, ROOT, ROOT, ROOT, ROOT, http))
+  end
+  handle.port = handle.ports.port
 
-  local ok, output = run(("nginx -p %s -c %s/nginx.conf -e %s/error.log"):format(prefix, prefix, prefix))
+  local environment = ""
+  for name, value in pairs(options.env or {}) do
+    environment = environment .. name .. "=" .. shell_quote(value) .. " "
+  end
+  local ok, output = run(("%snginx -p %s -c %s/nginx.conf -e %s/error.log"):format(environment, prefix, prefix, prefix))
   if not ok then
     error("nginx did not start: " .. output .. (read_file(prefix .. "/error.log") or ""))
   end
