@@ -54,7 +54,8 @@ local deadline = socket.gettime() + GIVE_UP_AFTER
 local status = provisioning_status(number)
 while status == "WAITING" or status == "IN_PROGRESS" do
   if socket.gettime() > deadline then
-    error(("still %s after %d s: check %s later with get_active_number"):format(status, GIVE_UP_AFTER, number.phoneNumber))
+    error(("still %s after %d s: check %s later with get_active_number")
+      :format(status, GIVE_UP_AFTER, number.phoneNumber))
   end
   socket.sleep(POLL_EVERY)
   number = assert(client:get_active_number(number.phoneNumber))

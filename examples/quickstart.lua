@@ -50,7 +50,8 @@ run(function()
   })
   print(("\n1. Found %d available %s %s numbers with SMS:"):format(#search.availableNumbers, REGION, TYPE))
   for _, number in ipairs(search.availableNumbers) do
-    print(("   %s  setup %s, monthly %s"):format(number.phoneNumber, price(number.setupPrice), price(number.monthlyPrice)))
+    print(("   %s  setup %s, monthly %s"):format(number.phoneNumber,
+      price(number.setupPrice), price(number.monthlyPrice)))
   end
   local phone_number = assert(search.availableNumbers[1], "no number available").phoneNumber
 

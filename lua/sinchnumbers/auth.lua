@@ -57,9 +57,8 @@ end
 -- options: mode ("oauth2" | "basic"), key_id, key_secret, auth_url,
 -- token_cache, clock, sleep(seconds) (to wait for another worker's token
 -- request; without it there is no waiting, hence no lock), user_agent, and
--- exchange(url, headers, body), which
--- POSTs to the token endpoint under the client's retry policy and returns
--- the decoded answer or nil, err.
+-- exchange(url, headers, body), which POSTs to the token endpoint under the
+-- client's retry policy and returns the decoded answer or nil, err.
 --
 -- The object's methods:
 --   headers(with_body) -> the header table for an API request, or nil, err

@@ -226,6 +226,7 @@ function sinchnumbers.new(options)
     auth_url = settings.auth_url,
     token_cache = settings.token_cache,
     clock = clock,
+    sleep = client._sleep,
     user_agent = USER_AGENT,
     exchange = function(url, headers, body)
       return pipeline.exchange_token(client, url, headers, body)

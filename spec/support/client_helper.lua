@@ -67,7 +67,9 @@ end
 
 -- One phone number the fake has for rent.
 function helper.available_number(client, region, number_type)
-  local list = assert(client:list_available_numbers { regionCode = region or "US", type = number_type or "LOCAL", size = 1 })
+  local list = assert(client:list_available_numbers {
+    regionCode = region or "US", type = number_type or "LOCAL", size = 1,
+  })
   return list.availableNumbers[1].phoneNumber
 end
 
