@@ -82,6 +82,36 @@ describe("authentication", function()
       assert.is_nil(key:find(helper.KEY_SECRET, 1, true))
     end)
 
+    it("waits for the token another worker is fetching when the cache can lock (add)", function()
+      local stored = {}
+      local cache = {
+        get = function(_, key) return stored[key] end,
+        set = function(_, key, value) stored[key] = value; return true end,
+        add = function(_, key, value)
+          if stored[key] ~= nil then return false, "exists" end
+          stored[key] = value
+          return true
+        end,
+      }
+      -- Another worker got a token and holds the lock for the next one.
+      assert(helper.client(server, { token_cache = cache }):list_available_regions())
+      local token_key, token = next(stored)
+      stored[token_key], stored[token_key .. ":lock"] = nil, true
+      local pauses = 0
+      local client = helper.client(server, {
+        token_cache = cache,
+        sleep = function()
+          pauses = pauses + 1
+          if pauses == 2 then stored[token_key] = token end -- its token arrives
+        end,
+      })
+      server:clear_requests()
+      assert(client:list_available_regions())
+      assert.equal(2, pauses)
+      assert.equal(0, #helper.token_requests(server))
+      assert.equal("Bearer " .. token, helper.api_requests(server)[1].headers["authorization"])
+    end)
+
     it("fetches a new token when the service says the old one expired, and retries once", function()
       local client = helper.client(server)
       assert(client:list_available_regions())
