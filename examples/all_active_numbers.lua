@@ -36,6 +36,8 @@ end
 local pages = 0
 for page in client:active_number_pages(filters) do
   pages = pages + 1
-  if page.totalSize and pages == 1 then print(("the service counts %s in all"):format(tostring(page.totalSize))) end
+  if pages == 1 and type(page.totalSize) == "number" then
+    print(("the service counts %d in all"):format(page.totalSize))
+  end
 end
 print(("%d page(s) of up to %d"):format(pages, filters.pageSize))

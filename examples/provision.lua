@@ -18,6 +18,7 @@ local client = assert(sinchnumbers.from_env())
 -- by the client: when the answer is unclear it checks whether the number is
 -- ours now and says so in err.rented.
 local function rent_one(candidates)
+  if #candidates == 0 then error("no local SMS numbers available in " .. REGION) end
   for _, candidate in ipairs(candidates) do
     local phone_number = candidate.phoneNumber
     local number, err = client:rent_number(phone_number, {

@@ -12,7 +12,7 @@ local sinchnumbers = require "sinchnumbers"
 local REGION, TYPE = os.getenv("SINCH_REGION") or "US", "LOCAL"
 
 local client, fake_server
-if os.getenv("SINCH_PROJECT_ID") then
+if os.getenv("SINCH_PROJECT_ID") and os.getenv("SINCH_KEY_ID") and os.getenv("SINCH_KEY_SECRET") then
   client = assert(sinchnumbers.from_env())
   print("Using the Sinch service: " .. tostring(client))
 else
