@@ -47,8 +47,4 @@ function errors.invalid_argument(message, field)
   return errors.new("invalid_argument", message, { field = field })
 end
 
-function errors.is_error(value)
-  return getmetatable(value) == Error
-end
-
 return errors
