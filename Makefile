@@ -80,8 +80,11 @@ test: deps
 check-memory: build
 	@sh tools/check-memory.sh
 
+# What the specs and examples find: this tree's Lua modules and the core just built.
+RUN_PATHS = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
+
 demo: deps build
-	@$(LUA) examples/quickstart.lua
+	@$(RUN_PATHS) $(LUA) examples/quickstart.lua
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers
