@@ -16,8 +16,9 @@ local function send_request(port, method, path, body)
   return connection
 end
 
--- Reads the answer to send_request (HTTP/1.0: until the server closes) and
--- decodes its JSON; raises with nginx's error log when the handler failed.
+-- Reads the answer to send_request (HTTP/1.0: until the server closes);
+-- returns its JSON decoded, and as text. Raises with nginx's error log when
+-- the handler failed.
 local function read_answer(server, connection, path)
   local response = assert(connection:receive("*a"))
   connection:close()
@@ -25,7 +26,7 @@ local function read_answer(server, connection, path)
   if status ~= "200" then
     error(("%s answered %s:\n%s\n%s"):format(path, tostring(status), answer, server.error_log()), 3)
   end
-  return cjson.decode(answer)
+  return cjson.decode(answer), answer
 end
 
 -- Posts a plan as JSON and returns the decoded answer.
@@ -345,8 +346,7 @@ end)
 local CLIENT_SERVER = [[
   lua_socket_log_errors off;
   lua_shared_dict sinch_tokens 1m;
-  init_by_lua_block { require("openresty.early").init("${fake}") }
-  init_worker_by_lua_block { require("openresty.early").init_worker() }
+  ${early}
   server {
     # reuseport: the kernel spreads connections over the workers.
     listen 127.0.0.1:${port} reuseport;
@@ -375,11 +375,24 @@ describe("the client inside nginx", function()
     return found
   end
 
+  -- What the clients made in init_by_lua and in init_worker's timer found.
+  local function early_results()
+    return read_answer(one_worker, send_request(one_worker.port, "GET", "/client/early"), "/client/early")
+  end
+
   setup(function()
     fake_server = require("sinchnumbers.fake").spawn{ lua = "lua5.4" }
-    local http = CLIENT_SERVER:gsub("%${fake}", fake_server.url)
-    one_worker = nginx.start{ http = http }
-    two_workers = nginx.start{ http = http, workers = 2 }
+    local early_hooks = ([[
+      init_by_lua_block { require("openresty.early").init("%s") }
+      init_worker_by_lua_block { require("openresty.early").init_worker() }
+    ]]):format(fake_server.url)
+    one_worker = nginx.start{ http = CLIENT_SERVER:gsub("%${early}", early_hooks) }
+    two_workers = nginx.start{ http = CLIENT_SERVER:gsub("%${early}", ""), workers = 2 }
+    -- The timer's requests must be over before the tests count requests.
+    for _ = 1, 100 do
+      if early_results().timer then break end
+      socket.sleep(0.05)
+    end
   end)
 
   teardown(function()
@@ -476,17 +489,41 @@ describe("the client inside nginx", function()
   end)
 
   it("picks libcurl in init_by_lua and cosockets in a timer", function()
-    local early
-    for _ = 1, 100 do
-      early = read_answer(one_worker, send_request(one_worker.port, "GET", "/client/early"), "/client/early")
-      if early.timer then break end
-      socket.sleep(0.05)
-    end
+    local early = early_results()
     assert.same({ phase = "init", cosockets = false, regions = 4 }, early.init)
     assert.same({ phase = "timer", cosockets = true, regions = 4 }, early.timer)
   end)
 
-  it("makes one token request for 40 calls across two workers sharing a token cache", function()
+  it("runs examples/openresty as written, against the fake", function()
+    local file = assert(io.open("examples/openresty/nginx.conf"))
+    local config = file:read("*a")
+    file:close()
+    -- The example runs with -p <the repository>; here its files go to a
+    -- temporary prefix and it listens on a free port.
+    local root = os.getenv("PWD")
+    config = config:gsub("%$prefix/", root .. "/"):gsub("build/openresty/", "${prefix}/")
+      :gsub("127%.0%.0%.1:8080", "127.0.0.1:${port}")
+    local example = nginx.start{ config = config, env = {
+      SINCH_PROJECT_ID = "test-project", SINCH_KEY_ID = "test-key-id", SINCH_KEY_SECRET = "test-key-secret",
+      SINCH_NUMBERS_URL = fake_server.url, SINCH_AUTH_URL = fake_server.url .. "/oauth2/token",
+    } }
+    finally(example.stop)
+
+    local function search(query)
+      return read_answer(example, send_request(example.port, "GET", "/numbers?" .. query), "/numbers")
+    end
+    local found = search("region=US&starts_with=%2B1206")
+    assert.is_true(#found.numbers > 0)
+    for _, number in ipairs(found.numbers) do
+      assert.matches("^%+1206", number.phoneNumber)
+      assert.equals("USD", number.currency)
+      assert.is_string(number.monthlyPrice)
+    end
+    local _, none = search("region=US&starts_with=%2B1999")
+    assert.matches('"numbers":%[%]', none)
+  end)
+
+  it("makes one token request for 40 calls on two workers sharing a token cache, and one at expiry", function()
     -- The token comes slowly, so every call arrives while it is on its way.
     fake_server:script{ path = "/oauth2/token", delay = 0.3 }
     local plans = {}
@@ -504,8 +541,16 @@ describe("the client inside nginx", function()
       workers[answer.worker] = true
     end
     assert.equals(2, count_keys(workers), "both workers served")
-    assert.equals(1, #requests_to("/oauth2/token"),
-      "one token request (the lock in auth.lua waits with the sleep that sinchnumbers.new passes to auth.new)")
+    assert.equals(1, #requests_to("/oauth2/token"))
     assert.equals(40, #requests_to("/activeNumbers"))
+
+    -- The token expires: 40 calls get a 401 that says so, and one new token
+    -- serves them all.
+    fake_server:expire_tokens()
+    fake_server:script{ path = "/oauth2/token", delay = 0.3 }
+    for _, answer in ipairs(drive_concurrently(two_workers, "/client", plans)) do
+      assert.is_nil(answer.calls[1].err)
+    end
+    assert.equals(2, #requests_to("/oauth2/token"))
   end)
 end)

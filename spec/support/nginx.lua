@@ -7,12 +7,15 @@ local nginx = {}
 local ROOT = os.getenv("PWD") or "."
 local MODULES = "/usr/lib/nginx/modules"
 
+-- Runs a shell command; returns whether it exited with 0, and its output.
+-- The status is echoed by the shell: pipe:close() gives it on 5.2+ only,
+-- and LuaJIT's says true whatever the command did.
 local function run(command)
-  local pipe = assert(io.popen(command .. " 2>&1"))
+  local pipe = assert(io.popen("{ " .. command .. "; } 2>&1; echo \"<exit $?>\""))
   local output = pipe:read("*a")
-  local ok, _, code = pipe:close()
-  -- Lua 5.1 and LuaJIT give the exit status as the first value.
-  return (ok == true or ok == 0) and (code == nil or code == 0), output
+  pipe:close()
+  local status = output:match("<exit (%d+)>%s*$")
+  return status == "0", (output:gsub("<exit %d+>%s*$", ""))
 end
 
 local function write_file(path, text)
@@ -27,6 +30,14 @@ local function read_file(path)
   local text = file:read("*a")
   file:close()
   return text
+end
+
+-- True while the process runs. nginx's master is a daemon, adopted by some
+-- other process that may reap it only a while after it exits; a zombie has
+-- exited, though kill -0 would still find it.
+local function running(pid)
+  local stat = read_file("/proc/" .. pid .. "/stat")
+  return stat ~= nil and not stat:match("^%d+ %b() Z")
 end
 
 --- A port nothing listens on right now.
@@ -133,7 +144,7 @@ function nginx.start(options)
     if not handle.pid then return end
     os.execute("kill -QUIT " .. handle.pid .. " 2>/dev/null")
     for _ = 1, 100 do
-      if not run("kill -0 " .. handle.pid) then break end
+      if not running(handle.pid) then break end
       socket.sleep(0.05)
     end
     os.execute("kill -KILL " .. handle.pid .. " 2>/dev/null; rm -rf " .. prefix)
