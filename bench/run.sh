@@ -7,9 +7,10 @@
 #       where luacurl loads (LuaJIT and 5.1).
 # Writes bench/RESULTS.md (bench/report.lua) and prints it.
 #
-# Settings (environment): BENCH_ROUNDS (5) rounds of BENCH_GET_N (20000) get
-# calls and of BENCH_PAGE_N (1000) page calls per program; BENCH_LUAS
-# ("5.4 luajit 5.1"); BENCH_OUT (bench/RESULTS.md).
+# Settings (environment): BENCH_PASSES (3) passes over all programs, each
+# program making BENCH_ROUNDS (5) rounds of BENCH_GET_N (20000) get calls and
+# of BENCH_PAGE_N (1000) page calls per pass; BENCH_LUAS ("5.4 luajit 5.1");
+# BENCH_OUT (bench/RESULTS.md).
 # Expects the C core built for each Lua: make LUA_VERSION=<v>.
 set -eu
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ export BENCH_GET_N="${BENCH_GET_N:-20000}"
 export BENCH_PAGE_N="${BENCH_PAGE_N:-1000}"
 export BENCH_PROJECT=51bc3f40-f266-4ca8-8938-a1ed0ff32b9a
 LUAS="${BENCH_LUAS:-5.4 luajit 5.1}"
+PASSES="${BENCH_PASSES:-3}"
 OUT="${BENCH_OUT:-bench/RESULTS.md}"
 TOKEN=eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.eyJzdWIiOiJrZXkiLCJzY29wZSI6IiJ9.c2lnbmF0dXJl
 started=$(date +%s)
@@ -74,33 +76,52 @@ done
   echo "nginx	$(nginx -v 2>&1 | sed 's/.*nginx\///')"
   echo "load_before	$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "settings	$BENCH_ROUNDS	$BENCH_GET_N	$BENCH_PAGE_N"
+  echo "settings	$BENCH_ROUNDS	$BENCH_GET_N	$BENCH_PAGE_N	$PASSES"
 } > "$prefix/machine.tsv"
 
 # --- the runs -------------------------------------------------------------
+# Every program runs once per pass, the passes alternating forwards and
+# backwards, so that a change in the machine's load during the run falls on
+# all of them alike; the report pools the rounds of all passes.
 results="$prefix/results.tsv"
+jobs="$prefix/jobs"
 : > "$results"
-row() { # row <implementation> <lua> <command...>: run it, label its lines
-  row_name=$1 row_lua=$2; shift 2
-  echo "bench: $row_name under $row_lua ..." >&2
-  if ! "$@" > "$prefix/out"; then echo "bench: $row_name under $row_lua failed" >&2; exit 1; fi
-  awk -v label="$row_name	$row_lua	" '{ print label $0 }' "$prefix/out" >> "$results"
-}
 lua_path="$ROOT/bench/?.lua;$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
-
-row raw C build/bench/raw_curl "$BENCH_BASE_URL" "$BENCH_PROJECT" "$TOKEN" \
-  "$BENCH_ROUNDS" "$BENCH_GET_N" "$BENCH_PAGE_N"
+echo "raw C" > "$jobs"
 for v in $LUAS; do
   case $v in luajit) interpreter=luajit ;; *) interpreter=lua$v ;; esac
   if [ ! -f "build/$v/sinchnumbers/core.so" ]; then
     echo "bench: no build/$v/sinchnumbers/core.so (make LUA_VERSION=$v): skipping Lua $v" >&2
     continue
   fi
-  export LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$v/?.so;;"
-  row sinchnumbers "$v" "$interpreter" bench/client.lua
-  if "$interpreter" -e 'require "curl"' 2>/dev/null; then
-    row handwritten "$v" "$interpreter" bench/handwritten.lua
+  echo "sinchnumbers $v $interpreter bench/client.lua" >> "$jobs"
+  if LUA_CPATH="$ROOT/build/$v/?.so;;" "$interpreter" -e 'require "curl"' 2>/dev/null; then
+    echo "handwritten $v $interpreter bench/handwritten.lua" >> "$jobs"
   fi
+done
+
+run_job() { # run_job <pass> <program> <lua> [<interpreter> <script>]: label its lines
+  if [ "$2" = raw ]; then
+    set -- "$1" "$2" "$3" build/bench/raw_curl "$BENCH_BASE_URL" "$BENCH_PROJECT" "$TOKEN" \
+      "$BENCH_ROUNDS" "$BENCH_GET_N" "$BENCH_PAGE_N"
+  fi
+  job_pass=$1 job_name=$2 job_lua=$3; shift 3
+  echo "bench: pass $job_pass: $job_name under $job_lua ..." >&2
+  if ! LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$job_lua/?.so;;" "$@" > "$prefix/out"; then
+    echo "bench: $job_name under $job_lua failed" >&2
+    exit 1
+  fi
+  awk -v label="$job_name	$job_lua	$job_pass	" '{ print label $0 }' "$prefix/out" >> "$results"
+}
+
+pass=1
+while [ "$pass" -le "$PASSES" ]; do
+  if [ $((pass % 2)) = 1 ]; then order=cat; else order=tac; fi
+  $order "$jobs" > "$jobs.pass"
+  while read -r name lua interpreter script; do
+    run_job "$pass" "$name" "$lua" $interpreter $script < /dev/null
+  done < "$jobs.pass"
+  pass=$((pass + 1))
 done
 
 echo "load_after	$(cut -d' ' -f1-3 /proc/loadavg)" >> "$prefix/machine.tsv"
