@@ -240,8 +240,22 @@ describe("the cosocket transport", function()
   it("gives up when nothing comes for the read timeout", function()
     local result = one({ method = "GET", url = url("/slow?seconds=2") }, { timeout = 5, read_timeout = 0.2 })
     assert.equals("timeout", result.err.kind)
-    assert.matches("0.2 s", result.err.message)
+    assert.matches("sent nothing for 0.2 s", result.err.message)
     assert.is_true(result.elapsed >= 0.19 and result.elapsed < 0.6, "took " .. result.elapsed)
+  end)
+
+  it("gives up when a server takes nothing for the send timeout", function()
+    -- The kernel accepts connections to a listener that never calls accept(),
+    -- but nobody reads: once the socket buffers are full, sending stalls.
+    local listener = assert(socket.bind("127.0.0.1", 0, 8))
+    local _, port = listener:getsockname()
+    local result = one({ method = "POST", url = "http://127.0.0.1:" .. port .. "/", body_size = 64 * 1024 * 1024 },
+      { timeout = 5, send_timeout = 0.3 })
+    listener:close()
+    assert.equals("timeout", result.err.kind)
+    assert.matches("took nothing for 0.3 s", result.err.message)
+    assert.is_true(result.err.sent)
+    assert.is_true(result.elapsed >= 0.29 and result.elapsed < 2, "took " .. result.elapsed)
   end)
 
   it("gives up connecting after the connect timeout, and says nothing was sent", function()

@@ -34,15 +34,17 @@ local function outcome(started, status, headers, body)
 end
 
 --- POST /transport { options = {...}, calls = { { method, url, headers, body, opts, pause }, ... } }
--- Runs the calls in a row on one cosocket transport (`pause` sleeps after a
--- call), then closes it twice and tries it once more.
+-- Runs the calls in a row on one cosocket transport (`body_size` instead of
+-- `body` sends that many bytes; `pause` sleeps after a call), then closes it
+-- twice and tries it once more.
 function cases.transport()
   local plan = read_plan()
   local transport = require("sinchnumbers.transport.ngx").new(plan.options)
   local results = {}
   for i, call in ipairs(plan.calls) do
     local started = now()
-    results[i] = outcome(started, transport:request(call.method, call.url, call.headers, call.body, call.opts))
+    local body = call.body or (call.body_size and string.rep("x", call.body_size))
+    results[i] = outcome(started, transport:request(call.method, call.url, call.headers, body, call.opts))
     if call.pause then ngx.sleep(call.pause) end
   end
   transport:close()

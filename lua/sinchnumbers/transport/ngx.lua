@@ -58,8 +58,7 @@ function _M.usable()
     and COSOCKET_PHASES[ngx.get_phase()] == true
 end
 
---- True when running inside nginx at all (any phase).
-function _M.inside_nginx()
+local function inside_nginx()
   return type(ngx) == "table" and type(ngx.socket) == "table" and type(ngx.get_phase) == "function"
 end
 
@@ -89,7 +88,7 @@ end
 function _M.new(options)
   options = options or {}
   if type(options) ~= "table" then error("options must be a table", 2) end
-  if not _M.inside_nginx() then
+  if not inside_nginx() then
     error("the cosocket transport runs only inside nginx with the Lua module (OpenResty)", 2)
   end
   if options.ca_file ~= nil then
@@ -132,14 +131,15 @@ end
 
 local DEFAULT_PORTS = { http = 80, https = 443 }
 
--- Returns scheme, host, port, target ("/path?query"), host header, or nil, message.
+-- Returns scheme, host, port, target ("/path?query"), host header, or nil,
+-- message. An IPv6 host keeps its brackets, as nginx's connect() wants it.
 local function parse_url(url)
   local scheme, authority, target = url:match("^(%a[%w+.-]*)://([^/?#]*)([^#]*)")
   if not scheme then return nil, "not an absolute http(s) URL: " .. url end
   scheme = lower(scheme)
   if not DEFAULT_PORTS[scheme] then return nil, "unsupported URL scheme " .. scheme end
   if find(authority, "@", 1, true) then return nil, "credentials in the URL are not supported" end
-  local host, port = authority:match("^%[([%x:.]+)%]:?(%d*)$") -- [IPv6]:port
+  local host, port = authority:match("^(%[[%x:.]+%]):?(%d*)$") -- [IPv6]:port
   if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
   if not host or host == "" then return nil, "no host in the URL " .. url end
   port = port ~= "" and tonumber(port) or DEFAULT_PORTS[scheme]
@@ -213,14 +213,14 @@ local function new_reader(sock, deadline, read_timeout)
 end
 
 -- Reads at most `size` more bytes into self.pending; nil, error on failure.
--- Errors are "timeout" (no data within the read timeout), "deadline" (the
--- whole request ran out of time) or the socket's own ("closed", ...).
+-- Errors are "read_timeout" (no data within the read timeout), "deadline"
+-- (the whole request ran out of time) or the socket's own ("closed", ...).
 function Reader:fill(size)
   local wait = limit_next_operation(self.sock, self.read_timeout, self.deadline)
   if not wait then return nil, "deadline" end
   local data, err = self.sock:receiveany(size)
   if not data then
-    if err == "timeout" and wait < self.read_timeout then err = "deadline" end
+    if err == "timeout" then err = wait < self.read_timeout and "deadline" or "read_timeout" end
     return nil, err
   end
   self.received = self.received + #data
@@ -396,7 +396,8 @@ end
 local function connect(self, scheme, host, port, deadline, connect_timeout)
   local sock = ngx.socket.tcp()
   local where = host .. ":" .. port
-  local wait = limit_next_operation(sock, connect_timeout, deadline) or 0.001
+  local wait = limit_next_operation(sock, connect_timeout, deadline)
+  if not wait then return nil, failure("timeout", "no time left to connect to " .. where, false) end
   -- TLS connections are pooled apart by whether their certificate was
   -- checked, so a lax transport never lends one to a strict one.
   local pool = "sinchnumbers:" .. scheme .. "://" .. where
@@ -428,15 +429,18 @@ local function connect(self, scheme, host, port, deadline, connect_timeout)
   return sock
 end
 
--- The error for a failed send or read. "deadline" is our own reason: the
--- whole request ran out of time, rather than one operation.
+-- The error for a failed send or read. Besides the socket's own reasons,
+-- "deadline" (the whole request ran out of time), "read_timeout",
+-- "send_timeout" and "too_large".
 local function exchange_failure(self, reason, where, timeout, sock)
   if reason == "too_large" then
     return failure("too_large", ("response larger than the limit of %d bytes"):format(self.max_body_size), true)
   elseif reason == "deadline" then
     return failure("timeout", ("no complete answer from %s within %g s"):format(where, timeout), true)
-  elseif reason == "timeout" then
-    return failure("timeout", ("%s did not answer for %g s"):format(where, self.read_timeout), true)
+  elseif reason == "read_timeout" then
+    return failure("timeout", ("%s sent nothing for %g s"):format(where, self.read_timeout), true)
+  elseif reason == "send_timeout" then
+    return failure("timeout", ("%s took nothing for %g s"):format(where, self.send_timeout), true)
   end
   local message = ("talking to %s failed: %s"):format(where, reason)
   if sock:getreusedtimes() > 0 then
@@ -449,9 +453,7 @@ end
 -- headers, body; or nil, err, and true when the connection was a pooled one
 -- the server had already closed: nothing of an answer came back.
 local function attempt(self, method, scheme, host, port, head, deadline, timeouts)
-  local timeout = timeouts.timeout or self.timeout
-  local connect_timeout = timeouts.connect_timeout or self.connect_timeout
-  local sock, err = connect(self, scheme, host, port, deadline, connect_timeout)
+  local sock, err = connect(self, scheme, host, port, deadline, timeouts.connect_timeout)
   if not sock then return nil, err end
   local where = host .. ":" .. port
 
@@ -462,7 +464,9 @@ local function attempt(self, method, scheme, host, port, head, deadline, timeout
   else
     local sent
     sent, reason = sock:send(head)
-    if not sent and reason == "timeout" and wait < self.send_timeout then reason = "deadline" end
+    if not sent and reason == "timeout" then
+      reason = wait < self.send_timeout and "deadline" or "send_timeout"
+    end
   end
   local reader = new_reader(sock, deadline, self.read_timeout)
   local status, minor, answer_headers, answer_body, keepalive
@@ -477,8 +481,8 @@ local function attempt(self, method, scheme, host, port, head, deadline, timeout
 
   if reason then
     local dead_pooled = sock:getreusedtimes() > 0 and reader.received == 0
-      and reason ~= "timeout" and reason ~= "deadline"
-    err = exchange_failure(self, reason, where, timeout, sock)
+      and reason ~= "read_timeout" and reason ~= "send_timeout" and reason ~= "deadline"
+    err = exchange_failure(self, reason, where, timeouts.timeout, sock)
     sock:close()
     return nil, err, dead_pooled
   end
@@ -511,8 +515,12 @@ function Transport:request(method, url, headers, body, opts)
   local head, problem = request_head(self, method, host_header, target, headers, body)
   if not head then return nil, failure("invalid_argument", problem, false) end
 
-  local timeouts = opts or {}
-  local deadline = now() + (timeouts.timeout or self.timeout)
+  -- Per-request timeouts are checked like new()'s options, and raise likewise.
+  local timeouts = {
+    timeout = seconds_option(opts or {}, "timeout", self.timeout),
+    connect_timeout = seconds_option(opts or {}, "connect_timeout", self.connect_timeout),
+  }
+  local deadline = now() + timeouts.timeout
   while true do
     local status, answer_headers, answer_body = attempt(self, method, scheme, host, port, head, deadline, timeouts)
     if status then return status, answer_headers, answer_body end
