@@ -502,6 +502,16 @@ describe("the client inside nginx", function()
     assert.is_true(elapsed < 2, "20 requests took " .. elapsed .. " s")
   end)
 
+  it("takes the transport it is given: libcurl (the C core loads in nginx) or the caller's", function()
+    local calls = { { method = "list_available_regions" }, { method = "get_callback_configuration" } }
+    local curl = drive(one_worker, "/client", { options = client_options{ transport = "curl" }, calls = calls })
+    assert.is_nil(curl.calls[1].err)
+    assert.is_nil(curl.calls[2].err)
+    local own = drive(one_worker, "/client", { options = client_options{ transport = "counting" }, calls = calls })
+    assert.is_nil(own.calls[2].err)
+    assert.equals(3, own.transport_requests, "a token and two calls")
+  end)
+
   it("picks libcurl in init_by_lua and cosockets in a timer", function()
     local early = early_results()
     assert.same({ phase = "init", cosockets = false, regions = 4 }, early.init)

@@ -71,14 +71,29 @@ end
 -- Named clients live as long as the worker, the way an application keeps one.
 local clients = {}
 
+-- A transport of the caller's: the cosocket one, counting its requests.
+local function counting_transport()
+  return {
+    requests = 0,
+    inner = require("sinchnumbers.transport.ngx").new(),
+    request = function(self, ...)
+      self.requests = self.requests + 1
+      return self.inner:request(...)
+    end,
+  }
+end
+
+-- options.token_cache names a shared dict; options.transport = "counting"
+-- stands for a counting_transport().
 local function client_for(plan)
   local existing = plan.name and clients[plan.name]
   if existing then return existing end
   local options = plan.options
   if options.token_cache then options.token_cache = ngx.shared[options.token_cache] end
+  if options.transport == "counting" then options.transport = counting_transport() end
   local client = assert(require("sinchnumbers").new(options))
   if plan.name then clients[plan.name] = client end
-  return client
+  return client, options.transport
 end
 
 -- Runs one client method; an iterator's items are collected into an array.
@@ -98,11 +113,11 @@ end
 
 --- POST /client { name, options, calls = { { method, args, n, iterate }, ... } }
 -- Runs client methods in a row on one client (a new one unless `name` names
--- one this worker made before); answers with each result or error, and which
--- worker ran them.
+-- one this worker made before); answers with each result or error, which
+-- worker ran them, and how many requests a counting transport saw.
 function cases.client()
   local plan = read_plan()
-  local client = client_for(plan)
+  local client, transport = client_for(plan)
   local results = {}
   for i, call in ipairs(plan.calls) do
     local started = now()
@@ -110,7 +125,11 @@ function cases.client()
     results[i] = { result = result, elapsed = now() - started }
     if err then results[i].err = { kind = err.kind, message = tostring(err) } end
   end
-  reply{ calls = results, worker = ngx.worker.pid() }
+  reply{
+    calls = results,
+    worker = ngx.worker.pid(),
+    transport_requests = type(transport) == "table" and transport.requests or nil,
+  }
 end
 
 --- GET /client/early: what the clients made before any request found; see
