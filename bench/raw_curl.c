@@ -3,8 +3,11 @@
  * handle, the same request headers as the client, the body gathered into a
  * reused buffer, the status read with curl_easy_getinfo, and no parsing.
  *
- *   raw_curl BASE_URL PROJECT TOKEN ROUNDS GET_N PAGE_N
+ *   raw_curl BASE_URL PROJECT TOKEN
  *
+ * with the same settings as the Lua programs (bench/measure.lua), from the
+ * environment: BENCH_ROUNDS, BENCH_GET_N, BENCH_PAGE_N, BENCH_WARMUP_GET,
+ * BENCH_WARMUP_PAGE.
  * Prints, like bench/measure.lua, one line per round and one per phase:
  *   <call>\tround\t<n>\t<wall s>\t<cpu s>
  *   <call>\trss\t<kB before>\t<kB after>
@@ -71,6 +74,12 @@ static long rss_kb(void)
     return kb;
 }
 
+static long setting(const char *name, long fallback)
+{
+    const char *value = getenv(name);
+    return value && *value ? atol(value) : fallback;
+}
+
 static CURL *easy;
 static buffer body;
 
@@ -112,15 +121,14 @@ int main(int argc, char **argv)
 {
     char get_url[512], page_url[512], authorization[1024];
     struct curl_slist *headers = NULL;
-    long rounds, get_n, page_n;
+    long rounds = setting("BENCH_ROUNDS", 5), get_n = setting("BENCH_GET_N", 20000),
+         page_n = setting("BENCH_PAGE_N", 1000), warmup_get = setting("BENCH_WARMUP_GET", 1000),
+         warmup_page = setting("BENCH_WARMUP_PAGE", 50);
 
-    if (argc != 7) {
-        fprintf(stderr, "usage: raw_curl BASE_URL PROJECT TOKEN ROUNDS GET_N PAGE_N\n");
+    if (argc != 4) {
+        fprintf(stderr, "usage: raw_curl BASE_URL PROJECT TOKEN (settings in BENCH_* variables)\n");
         return 2;
     }
-    rounds = atol(argv[4]);
-    get_n = atol(argv[5]);
-    page_n = atol(argv[6]);
     snprintf(get_url, sizeof get_url, "%s/v1/projects/%s/activeNumbers/%%2B12065550100", argv[1], argv[2]);
     snprintf(page_url, sizeof page_url, "%s/v1/projects/%s/activeNumbers?pageSize=100", argv[1], argv[2]);
     snprintf(authorization, sizeof authorization, "Authorization: Bearer %s", argv[3]);
@@ -138,9 +146,9 @@ int main(int argc, char **argv)
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
 
     /* The same warm-up as the Lua programs: connection open, buffers grown. */
-    for (int i = 0; i < 1000; i++)
+    for (long i = 0; i < warmup_get; i++)
         fetch(get_url);
-    for (int i = 0; i < 50; i++)
+    for (long i = 0; i < warmup_page; i++)
         fetch(page_url);
 
     run("get", get_url, rounds, get_n);

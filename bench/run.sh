@@ -100,18 +100,19 @@ for v in $LUAS; do
   fi
 done
 
-run_job() { # run_job <pass> <program> <lua> [<interpreter> <script>]: label its lines
-  if [ "$2" = raw ]; then
-    set -- "$1" "$2" "$3" build/bench/raw_curl "$BENCH_BASE_URL" "$BENCH_PROJECT" "$TOKEN" \
-      "$BENCH_ROUNDS" "$BENCH_GET_N" "$BENCH_PAGE_N"
+# invoke <program> <lua> <interpreter> <script> [<command prefix...>]: one run,
+# its lines on stdout; rounds, calls and warm-up come from BENCH_* variables.
+invoke() {
+  inv_name=$1 inv_lua=$2 inv_interpreter=$3 inv_script=$4; shift 4
+  if [ "$inv_name" = raw ]; then
+    "$@" build/bench/raw_curl "$BENCH_BASE_URL" "$BENCH_PROJECT" "$TOKEN"
+  else
+    LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$inv_lua/?.so;;" "$@" "$inv_interpreter" "$inv_script"
   fi
-  job_pass=$1 job_name=$2 job_lua=$3; shift 3
-  echo "bench: pass $job_pass: $job_name under $job_lua ..." >&2
-  if ! LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$job_lua/?.so;;" "$@" > "$prefix/out"; then
-    echo "bench: $job_name under $job_lua failed" >&2
-    exit 1
-  fi
-  awk -v label="$job_name	$job_lua	$job_pass	" '{ print label $0 }' "$prefix/out" >> "$results"
+}
+
+label() { # label <program> <lua> <pass>: prefix every line of $prefix/out
+  awk -v label="$1	$2	$3	" '{ print label $0 }' "$prefix/out" >> "$results"
 }
 
 pass=1
@@ -119,10 +120,35 @@ while [ "$pass" -le "$PASSES" ]; do
   if [ $((pass % 2)) = 1 ]; then order=cat; else order=tac; fi
   $order "$jobs" > "$jobs.pass"
   while read -r name lua interpreter script; do
-    run_job "$pass" "$name" "$lua" $interpreter $script < /dev/null
+    echo "bench: pass $pass: $name under $lua ..." >&2
+    invoke "$name" "$lua" "$interpreter" "$script" < /dev/null > "$prefix/out" \
+      || { echo "bench: $name under $lua failed" >&2; exit 1; }
+    label "$name" "$lua" "$pass"
   done < "$jobs.pass"
   pass=$((pass + 1))
 done
+
+# Instructions per call in user space (valgrind's callgrind), which a busy
+# machine does not disturb: three short runs of each program, the differences
+# giving the cost of CG_GET more get calls and of CG_PAGE more page calls.
+CG_GET=1000 CG_PAGE=40
+count_instructions() { # <program> <lua> <interpreter> <script> <get n> <page n>: total Ir
+  BENCH_ROUNDS=1 BENCH_GET_N=$5 BENCH_PAGE_N=$6 BENCH_WARMUP_GET=100 BENCH_WARMUP_PAGE=5 \
+    invoke "$1" "$2" "$3" "$4" valgrind -q --tool=callgrind --callgrind-out-file="$prefix/callgrind.out" \
+    < /dev/null > /dev/null 2>> "$prefix/valgrind.log" || { cat "$prefix/valgrind.log" >&2; exit 1; }
+  sed -n 's/^\(summary\|totals\): *//p' "$prefix/callgrind.out" | head -1
+}
+if [ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind > /dev/null; then
+  while read -r name lua interpreter script; do
+    echo "bench: instructions: $name under $lua ..." >&2
+    base=$(count_instructions "$name" "$lua" "$interpreter" "$script" 200 10)
+    more_get=$(count_instructions "$name" "$lua" "$interpreter" "$script" $((200 + CG_GET)) 10)
+    more_page=$(count_instructions "$name" "$lua" "$interpreter" "$script" 200 $((10 + CG_PAGE)))
+    printf 'get\tinstructions\t%d\npage\tinstructions\t%d\n' \
+      $(((more_get - base) / CG_GET)) $(((more_page - base) / CG_PAGE)) > "$prefix/out"
+    label "$name" "$lua" callgrind
+  done < "$jobs"
+fi
 
 echo "load_after	$(cut -d' ' -f1-3 /proc/loadavg)" >> "$prefix/machine.tsv"
 echo "seconds	$(( $(date +%s) - started ))" >> "$prefix/machine.tsv"
