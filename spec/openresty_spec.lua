@@ -445,7 +445,7 @@ describe("the client inside nginx", function()
       { method = "get_active_number", args = { "not a number" } },
     } }).calls
     for i = 1, 13 do
-      assert.is_nil(calls[i].err, ("call %d: %s"):format(i, calls[i].err and calls[i].err.message))
+      assert.is_nil(calls[i].err, ("call %d: %s"):format(i, tostring(calls[i].err and calls[i].err.message)))
     end
     assert.is_true(#calls[1].result.availableRegions > 0)
     assert.equals(first, calls[2].result.phoneNumber)
