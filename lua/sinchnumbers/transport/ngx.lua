@@ -27,8 +27,8 @@ local DEFAULTS = {
   connect_timeout = 10,
   max_body_size = 8 * 1024 * 1024,
   pool_size = 30,          -- nginx's own default (lua_socket_pool_size)
-  -- Below the idle timeouts of common servers and load balancers (60 s and
-  -- more), so that we close an idle connection before the server does.
+  -- Below the idle timeouts of common load balancers (60 s on AWS, 75 s in
+  -- nginx), so that we close an idle connection before the server does.
   keepalive_timeout = 30,
 }
 local USER_AGENT = "sinchnumbers-lua (cosocket)"
@@ -179,7 +179,8 @@ local function request_head(self, method, host_header, target, headers, body)
   end
   if not has.host then head[#head + 1] = "Host: " .. host_header .. "\r\n" end
   if not has["user-agent"] then head[#head + 1] = "User-Agent: " .. self.user_agent .. "\r\n" end
-  -- A POST without a body still says so, or some servers wait for one (411).
+  -- A POST without a body still says so: some servers refuse one without
+  -- a length (411 Length Required).
   if body or method == "POST" or method == "PUT" or method == "PATCH" then
     head[#head + 1] = "Content-Length: " .. #(body or "") .. "\r\n"
   end
@@ -207,12 +208,17 @@ end
 local Reader = {}
 Reader.__index = Reader
 
+-- `pending` holds what was received and not yet consumed, from `position` on.
 local function new_reader(sock, deadline, read_timeout)
   return setmetatable({ sock = sock, deadline = deadline, read_timeout = read_timeout,
-                        pending = "", received = 0 }, Reader)
+                        pending = "", position = 1, received = 0 }, Reader)
 end
 
--- Reads at most `size` more bytes into self.pending; nil, error on failure.
+function Reader:buffered()
+  return #self.pending - self.position + 1
+end
+
+-- Reads at most `size` more bytes into the buffer; nil, error on failure.
 -- Errors are "read_timeout" (no data within the read timeout), "deadline"
 -- (the whole request ran out of time) or the socket's own ("closed", ...).
 function Reader:fill(size)
@@ -224,21 +230,22 @@ function Reader:fill(size)
     return nil, err
   end
   self.received = self.received + #data
-  self.pending = self.pending .. data
+  self.pending = self:buffered() > 0 and sub(self.pending, self.position) .. data or data
+  self.position = 1
   return true
 end
 
 -- One line without its CRLF; `limit` caps the bytes waited for.
 function Reader:line(limit)
   while true do
-    local eol = find(self.pending, "\n", 1, true)
+    local eol = find(self.pending, "\n", self.position, true)
     if eol then
-      local line = sub(self.pending, 1, eol - 1)
-      self.pending = sub(self.pending, eol + 1)
+      local line = sub(self.pending, self.position, eol - 1)
+      self.position = eol + 1
       if byte(line, -1) == 13 then line = sub(line, 1, -2) end
       return line
     end
-    if #self.pending > limit then return nil, "too_large" end
+    if self:buffered() > limit then return nil, "too_large" end
     local ok, err = self:fill(READ_SIZE)
     if not ok then return nil, err end
   end
@@ -247,19 +254,14 @@ end
 -- Exactly `size` bytes, appended to the array `into`.
 function Reader:bytes(size, into)
   while size > 0 do
-    if self.pending == "" then
+    if self:buffered() == 0 then
       local ok, err = self:fill(min(size, READ_SIZE))
       if not ok then return nil, err end
     end
-    local piece = self.pending
-    if #piece > size then
-      self.pending = sub(piece, size + 1)
-      piece = sub(piece, 1, size)
-    else
-      self.pending = ""
-    end
-    into[#into + 1] = piece
-    size = size - #piece
+    local take = min(size, self:buffered())
+    into[#into + 1] = sub(self.pending, self.position, self.position + take - 1)
+    self.position = self.position + take
+    size = size - take
   end
   return true
 end
@@ -268,11 +270,12 @@ end
 function Reader:rest(cap, into)
   local total = 0
   while true do
-    if self.pending ~= "" then
-      total = total + #self.pending
+    local available = self:buffered()
+    if available > 0 then
+      total = total + available
       if total > cap then return nil, "too_large" end
-      into[#into + 1] = self.pending
-      self.pending = ""
+      into[#into + 1] = sub(self.pending, self.position)
+      self.position = #self.pending + 1
     end
     local ok, err = self:fill(READ_SIZE)
     if not ok then
@@ -388,7 +391,7 @@ local function read_body(reader, method, status, minor, headers, cap)
   end
   if not ok then return nil, err end
   -- Bytes beyond the response mean the two sides disagree about framing.
-  return concat(pieces), keepalive and reader.pending == ""
+  return concat(pieces), keepalive and reader:buffered() == 0
 end
 
 --- One attempt on one connection ----------------------------------------------
