@@ -87,6 +87,7 @@ local TRANSPORT_SERVER = [[
     location /bytes { content_by_lua_block { require("openresty.cases").bytes() } }
     location /slow { content_by_lua_block { ngx.sleep(tonumber(ngx.var.arg_seconds)) ngx.say("late") } }
     location /trickle { content_by_lua_block { require("openresty.cases").trickle() } }
+    location /empty { return 204; }
     location /flaky { content_by_lua_block { require("openresty.cases").flaky() } }
     location /huge-header { content_by_lua_block { require("openresty.cases").huge_header() } }
     location /unframed {
@@ -198,6 +199,21 @@ describe("the cosocket transport", function()
     assert.is_nil(results[3].headers["content-length"])
     assert.is_nil(results[3].headers["transfer-encoding"])
     assert.equals("read until the server closed\n", results[3].body)
+  end)
+
+  it("reads no body after HEAD or a 204, and keeps the connection", function()
+    local results = run{
+      { method = "HEAD", url = url("/echo") },
+      { method = "GET", url = url("/empty") },
+      { method = "GET", url = url("/echo") },
+    }
+    assert.equals(200, results[1].status)
+    assert.equals("", results[1].body)
+    assert.equals(204, results[2].status)
+    assert.equals("", results[2].body)
+    local requests = tonumber(results[1].headers["x-connection-requests"])
+    assert.equals(results[1].headers["x-connection"], results[3].headers["x-connection"])
+    assert.equals(tostring(requests + 2), results[3].headers["x-connection-requests"])
   end)
 
   it("refuses a body over the cap, announced or chunked, and keeps working", function()
