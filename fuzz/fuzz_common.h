@@ -1,0 +1,111 @@
+/*
+ * Shared by the libFuzzer harnesses in fuzz/: a check that aborts (so
+ * libFuzzer records the input as a crash), and a Lua state whose allocator
+ * can be made to fail, so that a harness can raise Lua's out-of-memory
+ * error (a longjmp) at every allocation inside the C functions under test
+ * and let LeakSanitizer see what they leave behind.
+ */
+#ifndef SINCHNUMBERS_FUZZ_COMMON_H
+#define SINCHNUMBERS_FUZZ_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_CHECK(cond)                                                        \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "%s:%d: property does not hold: %s\n", __FILE__,    \
+                    __LINE__, #cond);                                           \
+            abort();                                                            \
+        }                                                                       \
+    } while (0)
+
+/*
+ * The allocator's state: while `limited`, `budget` more growing allocations
+ * succeed and every one after them fails, as on a host out of memory. Frees
+ * and shrinks never fail: Lua requires that of an allocator.
+ */
+typedef struct {
+    int limited;
+    long budget;
+} fuzz_alloc;
+
+static void *fuzz_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    fuzz_alloc *a = ud;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    /* With ptr NULL, osize is a type tag, not a size. */
+    if (a->limited && (ptr == NULL || nsize > osize)) {
+        if (a->budget <= 0)
+            return NULL;
+        a->budget--;
+    }
+    return realloc(ptr, nsize);
+}
+
+static int fuzz_lua_panic(lua_State *L)
+{
+    fprintf(stderr, "Lua panic (an error outside any protected call): %s\n",
+            lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+    abort();
+    return 0;
+}
+
+static lua_State *fuzz_lua_open(fuzz_alloc *a)
+{
+    lua_State *L;
+    a->limited = 0;
+    a->budget = 0;
+    L = lua_newstate(fuzz_lua_alloc, a);
+    FUZZ_CHECK(L != NULL);
+    lua_atpanic(L, fuzz_lua_panic);
+    return L;
+}
+
+/* Lifts any limit first: lua_close must be able to run to its end. */
+static void fuzz_lua_close(lua_State *L, fuzz_alloc *a)
+{
+    a->limited = 0;
+    lua_close(L);
+}
+
+/*
+ * Calls f with the nargs values on top of the stack under lua_pcall, with the
+ * allocator failing after `budget` allocations when budget >= 0. Returns the
+ * pcall status, which must be LUA_OK or, under a budget, LUA_ERRMEM; on
+ * LUA_OK the nresults results are on the stack.
+ */
+static int fuzz_lua_call(lua_State *L, fuzz_alloc *a, lua_CFunction f, int nargs,
+                         int nresults, long budget)
+{
+    int status;
+    lua_pushcfunction(L, f);
+    lua_insert(L, -(nargs + 1));
+    if (budget >= 0) {
+        a->budget = budget;
+        a->limited = 1;
+    }
+    status = lua_pcall(L, nargs, nresults, 0);
+    a->limited = 0;
+    if (status != LUA_OK) {
+        if (status != LUA_ERRMEM || budget < 0)
+            fprintf(stderr, "unexpected Lua error %d: %s\n", status,
+                    lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+        FUZZ_CHECK(status == LUA_ERRMEM && budget >= 0);
+        lua_pop(L, 1);
+    }
+    return status;
+}
+
+#endif
