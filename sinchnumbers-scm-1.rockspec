@@ -31,6 +31,7 @@ build = {
    modules = {
       ["sinchnumbers"] = "lua/sinchnumbers/init.lua",
       ["sinchnumbers.auth"] = "lua/sinchnumbers/auth.lua",
+      ["sinchnumbers.calendar"] = "lua/sinchnumbers/calendar.lua",
       ["sinchnumbers.endpoints"] = "lua/sinchnumbers/endpoints.lua",
       ["sinchnumbers.errors"] = "lua/sinchnumbers/errors.lua",
       ["sinchnumbers.fake"] = "lua/sinchnumbers/fake/init.lua",

@@ -5,6 +5,7 @@
 -- digest as lowercase hex. Check it against the body exactly as received,
 -- before any JSON decoding.
 -- @module sinchnumbers.webhooks
+local calendar = require "sinchnumbers.calendar"
 local core = require "sinchnumbers.core"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
@@ -68,17 +69,6 @@ function webhooks.verify_request(headers, raw_body, hmac_secret)
   return webhooks.verify_signature(raw_body, signature, hmac_secret)
 end
 
--- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
--- days_from_civil), so no local time zone can creep in as with os.time.
-local function days_from_civil(year, month, day)
-  if month <= 2 then year = year - 1 end
-  local era = math.floor(year / 400)
-  local year_of_era = year - era * 400
-  local day_of_year = math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1
-  local day_of_era = year_of_era * 365 + math.floor(year_of_era / 4) - math.floor(year_of_era / 100) + day_of_year
-  return era * 146097 + day_of_era - 719468
-end
-
 local function is_leap_year(year)
   return year % 4 == 0 and (year % 100 ~= 0 or year % 400 == 0)
 end
@@ -108,8 +98,7 @@ function webhooks.unix_time(timestamp)
     offset = (tonumber(zone_hours) * 60 + tonumber(zone_minutes)) * 60
     if sign == "-" then offset = -offset end
   end
-  return days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
-    + (tonumber("0" .. fraction) or 0) - offset
+  return calendar.unix_time(year, month, day, hour, minute, second) + (tonumber("0" .. fraction) or 0) - offset
 end
 
 --- Decodes a number event from its raw body.
