@@ -5,13 +5,15 @@
 -- It is transport-agnostic: everything goes through client._transport.
 --
 -- The client fields it uses: _transport, _timeouts, _max_retries, _sleep,
--- _clock, _auth (see auth.lua).
+-- _clock, _auth (see auth.lua), and _on_request with _precise_clock when
+-- the caller asked to hear about every attempt.
 
+local calendar = require "sinchnumbers.calendar"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
 
 local null = json.null
-local floor, min, random = math.floor, math.min, math.random
+local floor, min = math.floor, math.min
 
 local pipeline = {}
 
@@ -34,15 +36,32 @@ local MONTHS = {
   jul = 7, aug = 8, sep = 9, oct = 10, nov = 11, dec = 12,
 }
 
--- Days since 1970-01-01 of a date in the proleptic Gregorian calendar
--- (H. Hinnant's days_from_civil), so HTTP dates need no time zone handling.
-local function days_since_epoch(year, month, day)
-  if month <= 2 then year = year - 1 end
-  local era = floor(year / 400)
-  local year_of_era = year - era * 400
-  local day_of_year = floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1
-  local day_of_era = year_of_era * 365 + floor(year_of_era / 4) - floor(year_of_era / 100) + day_of_year
-  return era * 146097 + day_of_era - 719468
+-- The jitter's random numbers come from a generator of our own (Park and
+-- Miller's "minimal standard": exact in doubles and integers alike, so the
+-- same on every Lua), not from math.random. On 5.1-5.3 and LuaJIT
+-- math.random starts from the same seed in every process until someone
+-- seeds it, so every process would back off in step; and seeding it here
+-- would change the sequence of an application that seeded it itself. Ours
+-- is seeded on the first draw rather than at load, so nginx workers forked
+-- after an init_by_lua `require` still differ (by their pid).
+local MODULUS, MULTIPLIER = 2147483647, 16807
+local jitter_state
+
+local function jitter_seed()
+  local address = tonumber(tostring({}):match("0x(%x+)") or "0", 16) or 0
+  local ngx = rawget(_G, "ngx")
+  local pid = ngx and ngx.worker and ngx.worker.pid and ngx.worker.pid() or 0
+  local mixed = os.time() + address % MODULUS + pid * 7919 + floor(os.clock() * 1e6)
+  jitter_state = mixed % (MODULUS - 1) + 1
+  -- Nearby seeds give nearby first draws; a few rounds spread them apart.
+  for _ = 1, 4 do jitter_state = (jitter_state * MULTIPLIER) % MODULUS end
+end
+
+-- A number in (0, 1).
+local function jitter()
+  if not jitter_state then jitter_seed() end
+  jitter_state = (jitter_state * MULTIPLIER) % MODULUS
+  return jitter_state / MODULUS
 end
 
 -- Retry-After is either seconds ("120") or an HTTP date
@@ -55,8 +74,8 @@ function pipeline.parse_retry_after(value, now)
     value:match("^%s*%a+,%s*(%d%d?)%s+(%a%a%a)%s+(%d%d%d%d)%s+(%d%d):(%d%d):(%d%d)%s+GMT%s*$")
   month = month and MONTHS[month:lower()]
   if not month then return nil end
-  local at = days_since_epoch(tonumber(year), month, tonumber(day)) * 86400
-    + tonumber(hour) * 3600 + tonumber(minute) * 60 + tonumber(second)
+  local at = calendar.unix_time(tonumber(year), month, tonumber(day), tonumber(hour), tonumber(minute),
+    tonumber(second))
   return at > now and at - now or 0
 end
 
@@ -124,16 +143,58 @@ local function retry_delay(client, failure, retries_done)
     if asked > RETRY_AFTER_CEILING then return nil end
     return asked
   end
-  return random() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ^ retries_done)
+  return jitter() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ^ retries_done)
+end
+
+-- Did the request perhaps take effect although we got no clear answer?
+-- (A 5xx, a 2xx we could not read, or a transport failure after sending.)
+local function outcome_unclear(failure)
+  if failure.status then return failure.status >= 500 or failure.kind == "decode" end
+  return failure.sent ~= false and RETRYABLE_TRANSPORT_KIND[failure.kind] ~= nil
+end
+
+-- The request headers as on_request sees them: the credentials blanked out.
+local function redacted(headers)
+  local copy = {}
+  for name, value in pairs(headers) do
+    copy[name] = (type(name) == "string" and name:lower() == "authorization") and "[redacted]" or value
+  end
+  return copy
+end
+
+-- A failing hook must not fail the call it watches (nor hide its result):
+-- its error is logged, to nginx's error log or to stderr, and the call goes on.
+local function hook_failed(problem)
+  local message = "sinchnumbers: the on_request hook raised an error (ignored): " .. tostring(problem)
+  local ngx = rawget(_G, "ngx")
+  if ngx and ngx.log and ngx.ERR then
+    ngx.log(ngx.ERR, message)
+  else
+    io.stderr:write(message, "\n")
+  end
+end
+
+local function report(client, method, url, headers, started, attempt, status, failure)
+  local ok, problem = pcall(client._on_request, {
+    method = method,
+    url = url,
+    status = status,
+    duration = client._precise_clock() - started,
+    attempt = attempt,
+    error = failure,
+    headers = redacted(headers),
+  })
+  if not ok then hook_failed(problem) end
 end
 
 local function decode_answer(status, body)
   if body == "" then return {} end
   local decoded, problem = json.decode(body)
   if type(decoded) == "table" then return decoded end
+  -- Not retried: an answer did arrive, and would most likely be the same.
   return nil, errors.new("decode", decoded == nil
     and "the answer is not valid JSON: " .. tostring(problem)
-    or "the answer is JSON but not an object", { status = status })
+    or "the answer is JSON but not an object", { status = status, retryable = false })
 end
 
 -- Sends one request, trying again as the policy allows, and returns the
@@ -141,7 +202,8 @@ end
 -- `token_headers` is given for the token endpoint itself (no bearer token
 -- to add, no refresh on 401).
 local function exchange(client, method, url, body, idempotent, token_headers)
-  local attempts, retries, refreshed = 0, 0, false
+  local attempts, retries, refreshed, unclear_before = 0, 0, false, false
+  local on_request = client._on_request
   while true do
     attempts = attempts + 1
     local headers, failure = token_headers, nil
@@ -149,6 +211,7 @@ local function exchange(client, method, url, body, idempotent, token_headers)
       headers, failure = client._auth.headers(body ~= nil)
       if not headers then return nil, failure end
     end
+    local started = on_request and client._precise_clock()
     local status, answer_headers, answer_body =
       client._transport:request(method, url, headers, body, client._timeouts)
     if not status then
@@ -159,7 +222,10 @@ local function exchange(client, method, url, body, idempotent, token_headers)
       if status >= 200 and status < 300 then
         local decoded
         decoded, failure = decode_answer(status, answer_body)
-        if decoded then return decoded end
+        if decoded then
+          if on_request then report(client, method, url, headers, started, attempts, status) end
+          return decoded
+        end
       elseif status == 401 and not (refreshed or token_headers)
           and client._auth.expired(answer_headers, headers) then
         -- The token ran out between our check and the server's: one more try
@@ -171,8 +237,18 @@ local function exchange(client, method, url, body, idempotent, token_headers)
     end
     if failure then
       failure.method, failure.url, failure.attempts = method, url, attempts
+      if failure.status == 404 and unclear_before and method ~= "GET" then
+        -- A release that went through, then lost its answer, is not_found
+        -- when tried again: say so rather than leave the caller puzzled.
+        failure.message = failure.message .. "; an earlier attempt ended without a clear answer"
+          .. " and may have taken effect"
+      end
+    end
+    if on_request then report(client, method, url, headers, started, attempts, status, failure) end
+    if failure then
       local delay = retry_delay(client, failure, retries)
       if not delay then return nil, failure end
+      unclear_before = unclear_before or outcome_unclear(failure)
       retries = retries + 1
       client._sleep(delay)
     end
@@ -182,13 +258,6 @@ end
 -- For the token endpoint (auth.lua): same retries, token endpoint errors.
 function pipeline.exchange_token(client, url, headers, body)
   return exchange(client, "POST", url, body, true, headers)
-end
-
--- Did the request perhaps take effect although we got no clear answer?
--- (A 5xx, a 2xx we could not read, or a transport failure after sending.)
-local function outcome_unclear(failure)
-  if failure.status then return failure.status >= 500 or failure.kind == "decode" end
-  return failure.sent ~= false and RETRYABLE_TRANSPORT_KIND[failure.kind] ~= nil
 end
 
 -- After an unclear failure of a call that must not be repeated blindly,
