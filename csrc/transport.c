@@ -376,6 +376,16 @@ static int transport_request(lua_State *L)
         curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    /*
+     * When a kept-alive connection gives no answer at all, libcurl sends the
+     * request again on a new one by itself. The server may have acted on the
+     * first (rented a number) and died before answering. libcurl cannot be
+     * told not to, so only GET and HEAD, which change nothing, go out on a
+     * reused connection; the others (rare calls) open a new one. The cosocket
+     * transport re-sends only GET and HEAD too.
+     */
+    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT,
+                     (long)!(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0));
 
     t->body.len = t->headers.len = 0;
     t->too_large = 0;

@@ -172,6 +172,6 @@ return {
   {
     name = "update_callback_configuration", operation = "UpdateCallbackConfiguration",
     method = "PATCH", path = PROJECT .. "/callbackConfiguration",
-    body = { type = "object", fields = { { name = "hmacSecret", type = "string", required = true } } },
+    body = { type = "object", fields = { { name = "hmacSecret", type = "string", required = true, secret = true } } },
   },
 }

@@ -40,6 +40,9 @@ local DEFAULTS = {
   timeout = 30,
   connect_timeout = 10,
   max_retries = 2,
+  -- The largest answer body read; a larger one is a too_large error. Sinch's
+  -- answers are kilobytes: this guards memory against a broken or hostile peer.
+  max_body_size = 8 * 1024 * 1024,
 }
 
 -- Does `value` (a table or a userdata such as core.transport) have these methods?
@@ -80,6 +83,8 @@ local OPTIONS = validate.compile {
     seconds_option("timeout"),
     seconds_option("connect_timeout"),
     { name = "max_retries", type = "integer", min = 0, max = 10 },
+    { name = "max_body_size", type = "integer", min = 1, max = 1024 * 1024 * 1024,
+      expect = "a number of bytes from 1 to 1 GiB" },
     {
       name = "transport",
       check = function(value)
@@ -94,6 +99,9 @@ local OPTIONS = validate.compile {
     },
     -- sleep(seconds) waits between retries; ngx.sleep under OpenResty.
     { name = "sleep", type = "function" },
+    -- on_request{ method, url, status, duration, attempt, error, headers }
+    -- after every attempt (see pipeline.lua); Authorization is redacted.
+    { name = "on_request", type = "function" },
   },
 }
 
@@ -113,7 +121,9 @@ local function transport_kind(choice)
 end
 
 local function make_transport(kind, options)
-  local settings = { timeout = options.timeout, connect_timeout = options.connect_timeout }
+  local settings = {
+    timeout = options.timeout, connect_timeout = options.connect_timeout, max_body_size = options.max_body_size,
+  }
   if kind == "curl" then return require("sinchnumbers.core").transport(settings) end
   if kind == "ngx" then return require("sinchnumbers.transport.ngx").new(settings) end
   return kind
@@ -135,6 +145,19 @@ local function default_clock()
   local has_socket, socket = pcall(require, "socket")
   if has_socket and socket.gettime then return socket.gettime end
   return os.time
+end
+
+-- The same, read fresh for timing requests: ngx.now() is the time the
+-- event loop last looked, which lags behind while a request waits.
+local function precise_clock(clock)
+  local ngx = rawget(_G, "ngx")
+  if clock == (ngx and ngx.now) and ngx.update_time then
+    return function()
+      ngx.update_time()
+      return ngx.now()
+    end
+  end
+  return clock
 end
 
 local Client = {}
@@ -217,6 +240,8 @@ function sinchnumbers.new(options)
     _max_retries = settings.max_retries,
     _sleep = settings.sleep or default_sleep(kind),
     _clock = clock,
+    _on_request = settings.on_request,
+    _precise_clock = settings.on_request and precise_clock(clock),
     _url_prefixes = request.url_prefixes(endpoints, base_url, settings.project_id),
   }, Client)
   client._auth = auth.new {
