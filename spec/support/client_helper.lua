@@ -60,6 +60,34 @@ function helper.token_requests(server)
   return found
 end
 
+-- A URL on a port nothing listens on: connecting is refused at once.
+function helper.refused_url()
+  local socket = require "socket"
+  local port = assert(socket.bind("127.0.0.1", 0))
+  local _, free = port:getsockname()
+  port:close()
+  return "http://127.0.0.1:" .. free
+end
+
+-- A URL where connecting hangs, as it does to a dead host: a listener with a
+-- full backlog that never accepts, so the kernel drops further SYNs.
+-- Returns the URL and a function that closes it all.
+function helper.unaccepting_url()
+  local socket = require "socket"
+  local listener = assert(socket.bind("127.0.0.1", 0, 0))
+  local _, port = listener:getsockname()
+  local fillers = {}
+  for i = 1, 4 do
+    fillers[i] = socket.tcp()
+    fillers[i]:settimeout(0.2)
+    fillers[i]:connect("127.0.0.1", port)
+  end
+  return "http://127.0.0.1:" .. port, function()
+    for _, filler in ipairs(fillers) do filler:close() end
+    listener:close()
+  end
+end
+
 -- The path of the project's resources on the fake.
 function helper.path(rest)
   return "/v1/projects/" .. helper.PROJECT_ID .. rest

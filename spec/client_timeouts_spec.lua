@@ -1,0 +1,112 @@
+-- timeout and connect_timeout hold within 10 % for the numbers call and for
+-- the token call alike. The fake holds its answers back (a `delay` script)
+-- or nothing accepts the connection; the margins are wide (0.45 to 0.75 s
+-- for 0.5 s) because these specs also run under valgrind.
+--
+-- Both timeouts bound each HTTP request, that is each attempt: a call that
+-- is retried can take (max_retries + 1) times as long, plus the waits.
+local helper = require "support.client_helper"
+local socket = require "socket"
+
+local LIMIT, LOW, HIGH = 0.5, 0.45, 0.75
+
+local function timed(f, ...)
+  local started = socket.gettime()
+  local result, err = f(...)
+  return socket.gettime() - started, result, err
+end
+
+local function assert_within(elapsed, what)
+  assert.is_true(elapsed >= LOW and elapsed <= HIGH, ("%s took %.3f s, not %.2f-%.2f"):format(what, elapsed, LOW, HIGH))
+end
+
+describe("timeouts", function()
+  local server
+
+  setup(function()
+    server = helper.start_fake()
+  end)
+
+  teardown(function()
+    server:stop()
+  end)
+
+  before_each(function()
+    server:reset()
+  end)
+
+  describe("timeout", function()
+    it("holds for a numbers call", function()
+      local client = helper.client(server, { timeout = LIMIT, max_retries = 0 })
+      assert(client:list_available_regions()) -- the token, so only the numbers call is slow
+      server:script { path = "availableRegions", delay = 2 }
+      local elapsed, result, err = timed(client.list_available_regions, client)
+      assert.is_nil(result)
+      assert.equal("timeout", err.kind)
+      assert.matches("availableRegions", err.url)
+      assert_within(elapsed, "the numbers call")
+    end)
+
+    it("holds for the token call", function()
+      local client = helper.client(server, { timeout = LIMIT, max_retries = 0 })
+      server:script { path = "/oauth2/token", delay = 2 }
+      local elapsed, result, err = timed(client.list_available_regions, client)
+      assert.is_nil(result)
+      assert.equal("timeout", err.kind)
+      assert.equal(server.url .. "/oauth2/token", err.url)
+      assert_within(elapsed, "the token call")
+      assert.equal(0, #helper.api_requests(server))
+    end)
+
+    it("holds for each attempt of a retried call", function()
+      local waits, sleep = helper.sleep_recorder()
+      local records = {}
+      local client = helper.client(server, { timeout = LIMIT, max_retries = 1, sleep = sleep,
+        on_request = function(record) records[#records + 1] = record end })
+      assert(client:list_available_regions())
+      records = {}
+      server:script { path = "availableRegions", delay = 2, count = 2 }
+      local _, err = client:list_available_regions()
+      assert.equal("timeout", err.kind)
+      assert.equal(2, err.attempts)
+      assert.equal(1, #waits)
+      assert.equal(2, #records)
+      for i, record in ipairs(records) do
+        assert.equal("timeout", record.error.kind)
+        assert_within(record.duration, "attempt " .. i)
+      end
+    end)
+  end)
+
+  describe("connect_timeout", function()
+    local url, close_listener
+
+    before_each(function()
+      url, close_listener = helper.unaccepting_url()
+    end)
+
+    after_each(function()
+      close_listener()
+    end)
+
+    it("holds for a numbers call", function()
+      local client = helper.client(server, { auth = "basic", base_url = url, connect_timeout = LIMIT,
+        timeout = 5, max_retries = 0 })
+      local elapsed, result, err = timed(client.list_available_regions, client)
+      assert.is_nil(result)
+      assert.equal("timeout", err.kind)
+      assert.is_false(err.sent)
+      assert_within(elapsed, "connecting for the numbers call")
+    end)
+
+    it("holds for the token call", function()
+      local client = helper.client(server, { auth_url = url .. "/oauth2/token", connect_timeout = LIMIT,
+        timeout = 5, max_retries = 0 })
+      local elapsed, result, err = timed(client.list_available_regions, client)
+      assert.is_nil(result)
+      assert.equal("timeout", err.kind)
+      assert.equal(url .. "/oauth2/token", err.url)
+      assert_within(elapsed, "connecting for the token call")
+    end)
+  end)
+end)
