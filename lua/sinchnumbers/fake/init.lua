@@ -1,14 +1,20 @@
--- sinchnumbers.fake: a stateful fake of the Sinch Numbers API on loopback.
+--- sinchnumbers.fake: a stateful fake of the Sinch Numbers API on loopback.
 --
---   local fake = require "sinchnumbers.fake"
---   local server = assert(fake.new{ port = 0 })   -- in this process
---   print(server:url()); server:run()
+-- It keeps an inventory of numbers to rent, the project's active numbers and
+-- its callback configuration; checks credentials (Basic, or Bearer tokens
+-- from its `/oauth2/token`) and every request against the API; answers
+-- errors the way Sinch does; and can be told to misbehave through its
+-- control paths under `/_fake/`. It listens on 127.0.0.1 only and speaks
+-- plain HTTP. The wire behaviour and the control paths are described in
+-- doc/fake-server.md; `bin/sinchnumbers-fake` runs it from the shell.
+-- @module sinchnumbers.fake
+-- @usage
+-- local fake = require "sinchnumbers.fake"
+-- local server = assert(fake.new{ port = 0 })   -- in this process
+-- print(server:url()); server:run()
 --
---   local h = fake.spawn{ token_ttl = 5 }          -- in a background process
---   ... h.url ..., h:script{ path = "activeNumbers", status = 503 }, h:stop()
---
--- The wire behaviour, the control paths under /_fake/ and the options are
--- described in doc/fake-server.md.
+-- local h = fake.spawn{ token_ttl = 5 }          -- in a background process
+-- -- ... h.url ..., h:script{ path = "activeNumbers", status = 503 }, h:stop()
 local socket = require "socket"
 local api = require "sinchnumbers.fake.api"
 local auth = require "sinchnumbers.fake.auth"
@@ -21,6 +27,15 @@ local project = require "sinchnumbers.fake.project"
 
 local fake = {}
 
+--- The options of `new` and `spawn`, with their defaults.
+-- @table DEFAULTS
+-- @tfield[opt=0] int port the port on 127.0.0.1; 0 picks a free one
+-- @tfield[opt="test-project"] string project_id the one project it serves
+-- @tfield[opt="test-key-id"] string key_id the key id it accepts
+-- @tfield[opt="test-key-secret"] string key_secret the key secret it accepts
+-- @tfield[opt=3600] number token_ttl lifetime in seconds of the OAuth2 tokens it issues
+-- @tfield[opt=1] int seed the inventory: same seed, same numbers
+-- @tfield[opt="test-hmac-secret"] string hmac_secret the project's callback `hmacSecret` at start
 fake.DEFAULTS = {
   port = 0,
   project_id = "test-project",
@@ -44,7 +59,12 @@ local LOG_KEPT_ON_TRIM = 10000
 local Fake = {}
 Fake.__index = Fake
 
--- Creates a server listening on 127.0.0.1. Returns it, or nil and a message.
+--- Creates a server listening on 127.0.0.1, in this process. It serves
+-- only while `Fake:run` or `Fake:step` runs.
+-- @tparam[opt] table options as `DEFAULTS`; an unknown name is an error
+-- @treturn[1] Fake the server
+-- @treturn[2] nil
+-- @treturn[2] string a message
 function fake.new(options)
   options = options or {}
   local config = {}
@@ -74,7 +94,10 @@ function fake.new(options)
   return self
 end
 
--- Back to the start: the same inventory (same seed), no active numbers, no
+--- A server made by `new`.
+-- @type Fake
+
+--- Back to the start: the same inventory (same seed), no active numbers, no
 -- scripts, an empty log; tokens issued so far answer as expired.
 function Fake:reset()
   self.inventory = inventory.new(self.config.seed)
@@ -88,6 +111,9 @@ function Fake.now()
   return socket.gettime()
 end
 
+--- The base URL, such as `"http://127.0.0.1:40123"`. The token endpoint is
+-- this plus `"/oauth2/token"`.
+-- @treturn string
 function Fake:url()
   return string.format("http://127.0.0.1:%d", self.server.port)
 end
@@ -130,23 +156,43 @@ function Fake:handle(request, reply)
   end
 end
 
--- One round of the select loop, waiting at most `timeout` seconds (nil: until
+--- One round of the select loop, waiting at most `timeout` seconds (nil: until
 -- something happens). For embedding the fake in another loop or a test.
+-- @tparam[opt] number timeout seconds
 function Fake:step(timeout)
   self.server:step(timeout)
 end
 
--- Serves until close() is called or the process is killed.
+--- Serves until close() is called or the process is killed.
 function Fake:run()
   while not self.closed do self.server:step() end
 end
 
+--- Stops listening and closes every connection. Safe to call twice.
 function Fake:close()
   if self.closed then return end
   self.closed = true
   self.server:close()
 end
 
+--- (the end of class Fake)
+-- @section end
+
+--- Starts a fake in a background process under the same Lua (by default),
+-- waits until it listens (at most 5 s) and returns a `Handle` that drives it.
+-- Stop it with `Handle:stop` (in a busted `teardown`, say). In a checkout it
+-- runs `bin/sinchnumbers-fake`; installed, `sinchnumbers-fake` from `PATH`.
+-- @tparam[opt] table options as `DEFAULTS`, and `lua`: the interpreter to run it
+-- (default: the one running this code)
+-- @treturn Handle
+-- @raise when an option is unknown or the server does not start
+-- @usage local h = fake.spawn{ token_ttl = 60 }
+-- local client = assert(sinchnumbers.new{
+--   base_url = h.url, auth_url = h.url .. "/oauth2/token",
+--   project_id = "test-project", key_id = "test-key-id", key_secret = "test-key-secret",
+-- })
+-- -- ...
+-- h:stop()
 function fake.spawn(options)
   return require("sinchnumbers.fake.spawn").start(options)
 end

@@ -1,4 +1,4 @@
--- fake.spawn: runs bin/sinchnumbers-fake in a background process and drives
+--- fake.spawn: runs bin/sinchnumbers-fake in a background process and drives
 -- its control paths over HTTP (luasocket's socket.http), for test suites.
 --
 --   local h = fake.spawn{ token_ttl = 2 }   -- waits until it listens
@@ -7,6 +7,7 @@
 --   h:stop()                                 -- safe twice; also on <close> (5.4)
 --
 -- Control helpers raise an error when the fake cannot be reached or refuses.
+-- @module sinchnumbers.fake
 local socket = require "socket"
 local socket_http = require "socket.http"
 local ltn12 = require "ltn12"
@@ -87,10 +88,18 @@ local function process_alive(pid)
   return result == true or result == 0
 end
 
+--- What `spawn` returns: a running fake in another process, and helpers
+-- for its control paths (doc/fake-server.md has what each accepts). The
+-- helpers return the control path's decoded JSON answer, and raise an error
+-- when the fake refuses or cannot be reached.
+-- @type Handle
+-- @tfield string url the base URL, e.g. `"http://127.0.0.1:40123"`
+-- @tfield int pid the server's process id
 local Handle = {}
 Handle.__index = Handle
 
--- Kills the server (SIGTERM) and waits briefly for it to go. Safe to call twice.
+--- Kills the server (SIGTERM) and waits briefly for it to go. Safe to call twice;
+-- also called when a Lua 5.4 `<close>` variable holding the handle goes out of scope.
 function Handle:stop()
   if self.stopped then return end
   self.stopped = true
@@ -103,12 +112,17 @@ end
 -- Not on __gc: `fake.spawn().url` would then kill the server at a random moment.
 Handle.__close = Handle.stop
 
--- Everything the server wrote to stdout and stderr so far (for diagnostics).
+--- Everything the server wrote to stdout and stderr so far (for diagnostics).
+-- @treturn string
 function Handle:output()
   return read_file(self.output_path)
 end
 
--- Calls a control path; returns the decoded JSON answer or raises.
+--- Calls a control path; returns the decoded JSON answer or raises.
+-- @tparam string method `"GET"`, `"POST"` or `"DELETE"`
+-- @tparam string path e.g. `"/_fake/reset"`
+-- @tparam[opt] table body sent as JSON
+-- @treturn table
 function Handle:control(method, path, body)
   local payload = body and json.encode(body) or ""
   local chunks = {}
@@ -127,13 +141,34 @@ function Handle:control(method, path, body)
   return json.decode(text)
 end
 
+--- State, scripts and log back to the start (same seed, same inventory);
+-- tokens issued so far answer as expired. `POST /_fake/reset`.
 function Handle:reset() return self:control("POST", "/_fake/reset") end
+--- The requests the fake has served, oldest first, control paths excluded.
+-- `GET /_fake/requests`.
+-- @treturn {table,...} `{ method, path, headers, body }` each; `path` is raw,
+-- with the query; header names are lower-case
 function Handle:requests() return self:control("GET", "/_fake/requests").requests end
+--- Empties the request log. `DELETE /_fake/requests`.
 function Handle:clear_requests() return self:control("DELETE", "/_fake/requests") end
+--- Scripts the next answers (fault injection). `POST /_fake/script`.
+-- @tparam table spec `path` (part of the raw path to match), `method`,
+-- `count` (default 1), `status`, `headers`, `body`, `delay` (seconds),
+-- `fault` (`"drop"`, `"broken_json"`, `"huge"`, `"reset_mid_body"`), `size`, `chunked`
+-- @usage h:script{ path = "activeNumbers", count = 2, status = 503, headers = { ["Retry-After"] = "1" } }
 function Handle:script(spec) return self:control("POST", "/_fake/script", spec) end
+--- Drops the scripts not used yet. `DELETE /_fake/script`.
 function Handle:clear_scripts() return self:control("DELETE", "/_fake/script") end
+--- Makes every token issued so far answer as expired. `POST /_fake/expire_tokens`.
 function Handle:expire_tokens() return self:control("POST", "/_fake/expire_tokens") end
+--- Puts numbers straight into the project (for paging tests). `POST /_fake/active_numbers`.
+-- @tparam[opt] table spec e.g. `{ count = 250, regionCode = "US", type = "LOCAL" }`
+-- @treturn table `{ phoneNumbers = {...} }`
 function Handle:add_active_numbers(spec) return self:control("POST", "/_fake/active_numbers", spec or {}) end
+--- Sends a signed event to a number's `callbackUrl`. `POST /_fake/events`.
+-- @tparam table spec `phoneNumber` (required), `eventType`, `status`, `failureCode`, ...
+-- @treturn table `{ delivered, status, body, signature, payload }`, or
+-- `delivered = false` and `error`
 function Handle:send_event(spec) return self:control("POST", "/_fake/events", spec) end
 
 -- options: lua (interpreter), port, seed, token_ttl, project_id, key_id,

@@ -1,19 +1,22 @@
--- HTTP/1.1 over OpenResty's cosockets (ngx.socket.tcp), for use inside nginx:
+--- HTTP/1.1 over OpenResty's cosockets (`ngx.socket.tcp`), for use inside nginx:
 -- while a request waits for Sinch, the worker serves its other requests,
 -- where the libcurl transport would stop the whole worker.
 --
--- The same interface as the C transport (sinchnumbers.core.transport):
---   local t = require("sinchnumbers.transport.ngx").new{ timeout = 30, ... }
---   t:request(method, url, headers, body, opts) -> status, headers, body
---                                                | nil, { kind, message, sent }
+-- The same interface as the C transport (`sinchnumbers.core.transport`).
 -- lua-resty-http is the model: connections go back to nginx's keepalive pool
 -- (one per scheme, host and port) when a response was read to its end, TLS
--- certificates are verified against lua_ssl_trusted_certificate, and connect,
+-- certificates are verified against `lua_ssl_trusted_certificate`, and connect,
 -- send and read have their own timeouts. On top of those, `timeout` bounds
 -- the whole request: every socket operation gets at most the time left.
 --
 -- Hostnames are resolved by nginx, so nginx.conf needs a `resolver` for
 -- them; see doc/openresty.md.
+-- @module sinchnumbers.transport.ngx
+-- @usage
+-- local t = require("sinchnumbers.transport.ngx").new{ timeout = 30, pool_size = 30 }
+-- local client = sinchnumbers.new{ project_id = ..., key_id = ..., key_secret = ..., transport = t }
+-- -- t:request(method, url, headers, body, opts) -> status, headers, body
+-- --                                              | nil, { kind, message, sent }
 
 local find, sub, lower, byte = string.find, string.sub, string.lower, string.byte
 local concat = table.concat
@@ -52,7 +55,11 @@ local FRAMING_HEADERS = { ["content-length"] = true, ["transfer-encoding"] = tru
 -- turns out to be dead: they change nothing on the server.
 local SAFE_METHODS = { GET = true, HEAD = true }
 
---- True when running inside nginx in a phase where cosockets work.
+--- True when running inside nginx in a phase where cosockets work:
+-- rewrite, server_rewrite, access, content, timer, ssl_cert,
+-- ssl_session_fetch, ssl_client_hello, preread (not init_by_lua,
+-- init_worker_by_lua, set_by_lua, the filters or log).
+-- @treturn boolean
 function _M.usable()
   return type(ngx) == "table" and type(ngx.get_phase) == "function"
     and COSOCKET_PHASES[ngx.get_phase()] == true
@@ -85,6 +92,18 @@ end
 -- send_timeout, read_timeout, keepalive_timeout (seconds, fractions allowed),
 -- max_body_size (bytes), pool_size (connections kept per host), ssl_verify
 -- (default true), user_agent. Raises on a bad option, as the C transport does.
+-- @tparam[opt] table options
+-- @tparam[opt=30] number options.timeout seconds for the whole request (connect, send, every read)
+-- @tparam[opt=10] number options.connect_timeout seconds to connect, TLS handshake included
+-- @tparam[opt] number options.send_timeout longest a send may stall (default: `timeout`)
+-- @tparam[opt] number options.read_timeout longest wait for the next bytes (default: `timeout`)
+-- @tparam[opt=30] number options.keepalive_timeout seconds an idle connection is kept in the pool
+-- @tparam[opt=8388608] int options.max_body_size bytes; a larger answer is a `too_large` error
+-- @tparam[opt=30] int options.pool_size idle connections kept per scheme, host and port, per worker
+-- @tparam[opt=true] boolean options.ssl_verify verify the server's certificate
+-- @tparam[opt="sinchnumbers-lua (cosocket)"] string options.user_agent
+-- @treturn Transport
+-- @raise on a bad option, on `ca_file` (use `lua_ssl_trusted_certificate`), and outside nginx
 function _M.new(options)
   options = options or {}
   if type(options) ~= "table" then error("options must be a table", 2) end
@@ -497,8 +516,28 @@ local function attempt(self, method, scheme, host, port, head, deadline, timeout
   return status, answer_headers, answer_body
 end
 
---- t:request(method, url, headers, body, opts) -> status, headers, body | nil, err
+--- A transport made by `new`. `tostring` says it is the cosocket one.
+-- @type Transport
+
+--- Sends one request and reads the whole answer.
+-- t:request(method, url, headers, body, opts) -> status, headers, body | nil, err
 -- opts may hold timeout and connect_timeout (seconds) for this request.
+-- A GET or HEAD that meets a pooled connection the server had closed is
+-- sent again on the next connection; any other request then fails with
+-- `sent = true`. Headers or URLs with CR, LF or NUL are refused before
+-- anything is sent.
+-- @tparam string method upper-case letters
+-- @tparam string url an `http://` or `https://` URL
+-- @tparam[opt] table headers names to values
+-- @tparam[opt] string body
+-- @tparam[opt] table opts `timeout` and `connect_timeout` for this request only
+-- @treturn[1] int status
+-- @treturn[1] table headers with lower-case names
+-- @treturn[1] string body
+-- @treturn[2] nil
+-- @treturn[2] table `{ kind, message, sent }`; `kind` is `timeout`, `network`,
+-- `too_large` or `invalid_argument`
+-- @raise when the transport is closed, or on a bad timeout in `opts`
 function Transport:request(method, url, headers, body, opts)
   if self.closed then error("attempt to use a closed transport", 2) end
   if not is_method(method) then
