@@ -1,3 +1,4 @@
+-- make examples: skip (needs nginx; spec/openresty_spec.lua runs it)
 -- GET /numbers?region=US&type=LOCAL&starts_with=206 answers with the phone
 -- numbers Sinch has for rent there, as JSON:
 --   {"numbers":[{"phoneNumber":"+12062000803","capabilities":["SMS","VOICE"],
