@@ -41,5 +41,16 @@ if luacheck --no-color -q $dirs; then count 1 0; else count 0 1; fi
 echo "== memory"
 if sh tools/check-memory.sh; then count 1 0; else count 0 1; fi
 
+echo "== secrets in the logs"
+# The fake's default key secret, or the Basic credentials made from it, in
+# any spec's output (passing or failing) means something printed a secret.
+if grep -l -F -e test-key-secret -e "$(printf 'test-key-id:test-key-secret' | base64)" \
+     "$logs"/*.log build/memory/*.log 2>/dev/null; then
+  echo "the files above hold the key secret"
+  count 0 1
+else
+  count 1 0
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
