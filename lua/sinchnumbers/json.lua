@@ -16,6 +16,9 @@ end
 -- NaN and Infinity are not JSON: refuse them rather than send them.
 instance.decode_invalid_numbers(false)
 instance.encode_invalid_numbers(false)
+-- Deeper nesting is a decode error rather than a deep C recursion; Sinch's
+-- answers nest a few levels. (cjson's default, set here so that it holds.)
+instance.decode_max_depth(1000)
 
 return {
   null = instance.null,
