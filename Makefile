@@ -41,7 +41,8 @@ HEADERS   := $(wildcard csrc/*.h)
 BUILD     ?= build/$(LUA_VERSION)
 CORE      := $(BUILD)/sinchnumbers/core.so
 
-.PHONY: all build deps test check check-memory check-symbols lint demo install uninstall clean
+.PHONY: all build build-all deps test check-compilers check-memory check-symbols check-rockspec lint demo fuzz \
+        install uninstall clean
 all: build
 build: $(CORE)
 
@@ -75,7 +76,15 @@ lint:
 
 test: deps
 	@$(MAKE) --no-print-directory build-all check-compilers check-symbols
-	@LUAS="$(INSTALLED_LUAS)" sh tools/run-tests.sh
+	@LUAS="$(INSTALLED_LUAS)" FUZZ_SECONDS=$(FUZZ_SECONDS_CI) sh tools/run-tests.sh
+
+# libFuzzer harnesses in fuzz/ (clang; ASan, UBSan, LeakSanitizer), each for
+# FUZZ_SECONDS; new inputs go to build/fuzz/, the committed corpus is only read.
+# make test runs the short pass: 12 s for each of the 5 harnesses.
+FUZZ_SECONDS ?= 60
+FUZZ_SECONDS_CI ?= 12
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tools/fuzz.sh
 
 check-memory: build
 	@sh tools/check-memory.sh

@@ -9,7 +9,6 @@
 #include "transport.h"
 
 #include <curl/curl.h>
-#include <stdlib.h>
 
 /* core.url_encode(s) -> s with every byte but A-Z a-z 0-9 - . _ ~ as %XX */
 static int core_url_encode(lua_State *L)
@@ -37,14 +36,9 @@ static int core_base64(lua_State *L)
 {
     size_t len;
     const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
-    char *out = malloc(SN_BASE64_ENCODED_MAX(len));
-    size_t out_len;
-
-    if (!out)
-        return luaL_error(L, "not enough memory for base64");
-    out_len = sn_base64_encode(s, len, out);
-    lua_pushlstring(L, out, out_len);
-    free(out);
+    /* A userdata, not malloc: pushing the result may raise, and must not leak. */
+    char *out = lua_newuserdata(L, SN_BASE64_ENCODED_MAX(len));
+    lua_pushlstring(L, out, sn_base64_encode(s, len, out));
     return 1;
 }
 

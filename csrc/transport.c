@@ -31,7 +31,7 @@ typedef struct {
     buffer body, headers;
     size_t max_body_size;
     long timeout_ms, connect_timeout_ms;
-    int too_large;                   /* set by the callbacks when a cap stops the transfer */
+    enum { WITHIN_CAPS, BODY_TOO_LARGE, HEADERS_TOO_LARGE } too_large; /* set when a cap stops the transfer */
     char error[CURL_ERROR_SIZE];
 } transport;
 
@@ -39,6 +39,8 @@ typedef struct {
 
 static int buffer_append(buffer *b, const char *data, size_t len)
 {
+    if (len == 0)
+        return 1;
     if (b->cap - b->len < len) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap - b->len < len)
@@ -80,7 +82,7 @@ static size_t on_body(char *data, size_t size, size_t count, void *userdata)
 
     /* CURLOPT_MAXFILESIZE only sees a Content-Length; a chunked body is capped here. */
     if (len > t->max_body_size - t->body.len) {
-        t->too_large = 1;
+        t->too_large = BODY_TOO_LARGE;
         return 0;
     }
     return buffer_append(&t->body, data, len) ? len : 0;
@@ -95,7 +97,7 @@ static size_t on_header(char *data, size_t size, size_t count, void *userdata)
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
         t->headers.len = 0;
     if (len > MAX_HEADER_BYTES - t->headers.len) {
-        t->too_large = 1;
+        t->too_large = HEADERS_TOO_LARGE;
         return 0;
     }
     return buffer_append(&t->headers, data, len) ? len : 0;
@@ -108,14 +110,29 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* RFC 9110 tchar: what a header name is made of. */
+static int is_token(const char *s, size_t len)
+{
+    static const char symbols[] = "!#$%&'*+-.^_`|~";
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+              || (c && strchr(symbols, c))))
+            return 0;
+    }
+    return 1;
+}
+
 int sn_split_header_line(const char *line, size_t len,
                          const char **name, size_t *name_len,
                          const char **value, size_t *value_len)
 {
+    /* A status line ("HTTP/1.1 200 OK") has a '/' in its would-be name, and
+     * an obsolete folded line starts with white space: neither is a token. */
     const char *colon = memchr(line, ':', len);
-    if (!colon || colon == line)
-        return 0;
-    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0)
+    if (!colon || !is_token(line, (size_t)(colon - line)))
         return 0;
 
     const char *start = colon + 1, *end = line + len;
@@ -131,11 +148,40 @@ int sn_split_header_line(const char *line, size_t len,
     return 1;
 }
 
-/* Pushes the received headers as { lowercase-name = value }; repeats joined by ", ". */
+/* Replaces each list of values in the table on top with its values joined by ", ". */
+static void join_repeated_headers(lua_State *L)
+{
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        if (lua_istable(L, -1)) {
+            luaL_Buffer joined;
+            size_t count = lua_rawlen(L, -1);
+            int values = lua_gettop(L);
+            lua_pushvalue(L, -2); /* the key, for lua_rawset below */
+            luaL_buffinit(L, &joined);
+            for (size_t i = 1; i <= count; i++) {
+                if (i > 1)
+                    luaL_addlstring(&joined, ", ", 2);
+                lua_rawgeti(L, values, (int)i);
+                luaL_addvalue(&joined);
+            }
+            luaL_pushresult(&joined);
+            lua_rawset(L, -5); /* assigning an existing key keeps lua_next valid */
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/*
+ * Pushes the received headers as { lowercase-name = value }, repeats joined
+ * by ", ". Repeats are gathered in a list and joined once, so a response of
+ * many repeated headers costs time in proportion to its size.
+ */
 static void push_headers(lua_State *L, const buffer *raw)
 {
     luaL_Buffer key;
     const char *line = raw->data, *end = raw->data + raw->len;
+    int repeats = 0;
 
     lua_newtable(L);
     while (line < end) {
@@ -156,15 +202,26 @@ static void push_headers(lua_State *L, const buffer *raw)
             if (lua_isnil(L, -1)) {
                 lua_pop(L, 1);
                 lua_pushlstring(L, value, value_len);
+                lua_rawset(L, -3);
             } else {
-                lua_pushliteral(L, ", ");
+                if (!lua_istable(L, -1)) { /* the second value: start a list */
+                    lua_createtable(L, 4, 0);
+                    lua_insert(L, -2);
+                    lua_rawseti(L, -2, 1);
+                    lua_pushvalue(L, -2);
+                    lua_pushvalue(L, -2);
+                    lua_rawset(L, -5);
+                    repeats = 1;
+                }
                 lua_pushlstring(L, value, value_len);
-                lua_concat(L, 3);
+                lua_rawseti(L, -2, (int)lua_rawlen(L, -2) + 1);
+                lua_pop(L, 2);
             }
-            lua_rawset(L, -3);
         }
         line += line_len;
     }
+    if (repeats)
+        join_repeated_headers(L);
 }
 
 /* --- errors --------------------------------------------------------------- */
@@ -198,7 +255,9 @@ static int push_error(lua_State *L, transport *t, CURLcode code)
     lua_createtable(L, 0, 4);
     lua_pushstring(L, error_kind(t, code));
     lua_setfield(L, -2, "kind");
-    if (t->too_large || code == CURLE_FILESIZE_EXCEEDED)
+    if (t->too_large == HEADERS_TOO_LARGE)
+        lua_pushfstring(L, "response headers larger than the limit of %d bytes", (int)MAX_HEADER_BYTES);
+    else if (t->too_large || code == CURLE_FILESIZE_EXCEEDED)
         lua_pushfstring(L, "response larger than the limit of %d bytes",
                         (int)(t->max_body_size > 0x7fffffff ? 0x7fffffff : t->max_body_size));
     else
@@ -282,6 +341,15 @@ static int has_line_break(const char *s, size_t len)
     return memchr(s, '\r', len) || memchr(s, '\n', len) || memchr(s, '\0', len);
 }
 
+/* On failure the list stays whole (and owned by t), so nothing leaks. */
+static void append_request_header(lua_State *L, transport *t, const char *line)
+{
+    struct curl_slist *grown = curl_slist_append(t->request_headers, line);
+    if (!grown)
+        luaL_error(L, "not enough memory for the request headers");
+    t->request_headers = grown;
+}
+
 /*
  * Builds the request header list from the table at idx. Returns NULL and
  * sets *problem on a header that would break the request apart.
@@ -291,6 +359,8 @@ static const char *set_request_headers(lua_State *L, transport *t, int idx, int 
     int has_content_type = 0;
     luaL_Buffer line;
 
+    /* The handle must never hold a pointer to a freed list, even if this raises. */
+    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(t->request_headers);
     t->request_headers = NULL;
 
@@ -304,9 +374,9 @@ static const char *set_request_headers(lua_State *L, transport *t, int idx, int 
                 return "header names and values must be strings";
             name = lua_tolstring(L, -2, &name_len);
             value = lua_tolstring(L, -1, &value_len);
-            if (name_len == 0 || memchr(name, ':', name_len) || has_line_break(name, name_len)
-                || has_line_break(value, value_len))
-                return "a header name or value holds a line break, a NUL or a misplaced colon";
+            if (!is_token(name, name_len) || has_line_break(value, value_len))
+                return "a header name must be a token (letters, digits, !#$%&'*+-.^_`|~) "
+                       "and a value must hold no line break or NUL";
             if (name_len == 12 && strncasecmp(name, "content-type", 12) == 0)
                 has_content_type = 1;
 
@@ -315,20 +385,15 @@ static const char *set_request_headers(lua_State *L, transport *t, int idx, int 
             luaL_addstring(&line, value_len ? ": " : ";");
             luaL_addlstring(&line, value, value_len);
             luaL_pushresult(&line);
-            struct curl_slist *grown = curl_slist_append(t->request_headers, lua_tostring(L, -1));
-            if (!grown)
-                luaL_error(L, "not enough memory for the request headers");
-            t->request_headers = grown;
+            append_request_header(L, t, lua_tostring(L, -1));
             lua_pop(L, 2);
         }
     }
 
     /* libcurl would label a body as a form, and wait for 100 Continue on a large one. */
     if (sends_body && !has_content_type)
-        t->request_headers = curl_slist_append(t->request_headers, "Content-Type:");
-    t->request_headers = curl_slist_append(t->request_headers, "Expect:");
-    if (!t->request_headers)
-        luaL_error(L, "not enough memory for the request headers");
+        append_request_header(L, t, "Content-Type:");
+    append_request_header(L, t, "Expect:");
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->request_headers);
     return NULL;
 }
@@ -388,9 +453,11 @@ static int transport_request(lua_State *L)
                      (long)!(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0));
 
     t->body.len = t->headers.len = 0;
-    t->too_large = 0;
+    t->too_large = WITHIN_CAPS;
     t->error[0] = '\0';
     code = curl_easy_perform(easy);
+    /* The POST body is the caller's string: libcurl must not keep a pointer to it. */
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, NULL);
 
     if (code != CURLE_OK) {
         push_error(L, t, code);
@@ -401,8 +468,6 @@ static int transport_request(lua_State *L)
         push_headers(L, &t->headers);
         lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
     }
-    /* The POST body is the caller's string: libcurl must not keep a pointer to it. */
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, NULL);
     buffer_reset(&t->body);
     buffer_reset(&t->headers);
     return code == CURLE_OK ? 3 : 2;
@@ -487,7 +552,7 @@ int sn_transport_new(lua_State *L)
     lua_getfield(L, 1, "max_body_size");
     if (!lua_isnil(L, -1)) {
         lua_Number size = lua_tonumber(L, -1);
-        if (!lua_isnumber(L, -1) || size < 1 || size > 1024.0 * 1024 * 1024)
+        if (!lua_isnumber(L, -1) || !(size >= 1 && size <= 1024.0 * 1024 * 1024)) /* NaN too */
             return luaL_error(L, "max_body_size must be a number of bytes from 1 to 1 GiB");
         t->max_body_size = (size_t)size;
     }

@@ -108,4 +108,18 @@ static int fuzz_lua_call(lua_State *L, fuzz_alloc *a, lua_CFunction f, int nargs
     return status;
 }
 
+/* RFC 9110's token, written apart from transport.c's is_token: the model. */
+static inline int fuzz_is_token(const char *s, size_t len)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int alnum = (c | 0x20) - 'a' < 26u || c - '0' < 10u;
+        if (!alnum && !(c != 0 && memchr("!#$%&'*+-.^_`|~", c, 15)))
+            return 0;
+    }
+    return 1;
+}
+
 #endif

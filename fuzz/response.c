@@ -28,7 +28,8 @@
  *     then says "too_large";
  *   - push_headers leaves one table on the Lua stack, whose keys are non-empty
  *     strings without A-Z, ':', CR or LF and whose values are strings, equal
- *     to the table the rules in transport.c (lower-case name, value trimmed of
+ *     to the table the rules in transport.c (lines whose name is not an RFC
+ *     9110 token left out, lower-case name, value trimmed of
  *     SP HT CR LF, repeats joined with ", ") give when applied here anew;
  *   - out of memory at any allocation in push_headers raises a memory error
  *     without a leak; buffer_free and lua_close leave nothing behind.
@@ -158,7 +159,7 @@ static void push_expected_headers(lua_State *L, const span *lines, size_t first,
     for (size_t i = first; i < count; i++) {
         span s = lines[i];
         const char *colon = memchr(s.p, ':', s.len);
-        if (starts_status(s) || !colon || colon == s.p)
+        if (starts_status(s) || !colon || !fuzz_is_token(s.p, (size_t)(colon - s.p)))
             continue;
         size_t name_len = (size_t)(colon - s.p);
         char *name = malloc(name_len);
@@ -224,7 +225,7 @@ static void play(transport *t, lua_State *L, fuzz_alloc *a, const span *lines, s
 
     /* What transport_request does before curl_easy_perform. */
     t->body.len = t->headers.len = 0;
-    t->too_large = 0;
+    t->too_large = WITHIN_CAPS;
 
     for (fed = 0; fed < count; fed++) {
         span s = lines[fed];
@@ -234,7 +235,7 @@ static void play(transport *t, lua_State *L, fuzz_alloc *a, const span *lines, s
         }
         int over = s.len > MAX_HEADER_BYTES - model_len;
         size_t r = call_callback(on_header, s, t);
-        FUZZ_CHECK(t->too_large == over);
+        FUZZ_CHECK(t->too_large == (over ? HEADERS_TOO_LARGE : WITHIN_CAPS));
         if (over) {
             FUZZ_CHECK(r == 0);
             stopped = 1;
@@ -270,7 +271,7 @@ static void play(transport *t, lua_State *L, fuzz_alloc *a, const span *lines, s
             int over = taken + n > t->max_body_size;
             span chunk = {body.p + taken, n};
             size_t r = call_callback(on_body, chunk, t);
-            FUZZ_CHECK(t->too_large == over);
+            FUZZ_CHECK(t->too_large == (over ? BODY_TOO_LARGE : WITHIN_CAPS));
             if (over) {
                 FUZZ_CHECK(r == 0);
                 stopped = 1;
@@ -282,7 +283,7 @@ static void play(transport *t, lua_State *L, fuzz_alloc *a, const span *lines, s
         }
         FUZZ_CHECK(t->body.len == taken);
         FUZZ_CHECK(taken == 0 || memcmp(t->body.data, body.p, taken) == 0);
-        FUZZ_CHECK(t->too_large == (body.len > t->max_body_size));
+        FUZZ_CHECK(t->too_large == (body.len > t->max_body_size ? BODY_TOO_LARGE : WITHIN_CAPS));
     }
     FUZZ_CHECK(t->body.len <= t->max_body_size);
     FUZZ_CHECK(strcmp(error_kind(t, CURLE_WRITE_ERROR), "too_large") == 0 || !t->too_large);
@@ -294,7 +295,11 @@ static void play(transport *t, lua_State *L, fuzz_alloc *a, const span *lines, s
         FUZZ_CHECK(lua_isnil(L, -2) && lua_istable(L, -1));
         lua_getfield(L, -1, "kind");
         FUZZ_CHECK(lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "too_large") == 0);
-        lua_pop(L, 3);
+        lua_getfield(L, -2, "message"); /* names the cap that stopped it */
+        FUZZ_CHECK(lua_type(L, -1) == LUA_TSTRING
+                   && (strstr(lua_tostring(L, -1), "response headers") != NULL)
+                          == (t->too_large == HEADERS_TOO_LARGE));
+        lua_pop(L, 4);
     } else if (!refused) {
         lua_pushlightuserdata(L, &t->headers);
         if (fuzz_lua_call(L, a, call_push_headers, 1, 1, budget) == LUA_OK) {

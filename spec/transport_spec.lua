@@ -23,6 +23,14 @@ local ECHO_SERVER = [[
         })
       }
     }
+    location /repeated {
+      content_by_lua_block {
+        local values = {}
+        for i = 1, tonumber(ngx.var.arg_count) do values[i] = "v" .. i end
+        ngx.header["X-Many"] = values
+        ngx.say("ok")
+      }
+    }
     location /slow {
       content_by_lua_block {
         ngx.sleep(tonumber(ngx.var.arg_seconds))
@@ -187,6 +195,23 @@ describe("core.transport", function()
     capped:close()
   end)
 
+  it("joins a header sent many times", function()
+    local status, headers = transport:request("GET", server.url("/repeated?count=3"))
+    assert.equals(200, status)
+    assert.equals("v1, v2, v3", headers["x-many"])
+    status, headers = transport:request("GET", server.url("/repeated?count=10000"))
+    assert.equals(200, status)
+    assert.matches("^v1, v2, .*, v9999, v10000$", headers["x-many"])
+  end)
+
+  it("refuses response headers over their cap, and says it was the headers", function()
+    local status, err = transport:request("GET", server.url("/repeated?count=40000"))
+    assert.is_nil(status)
+    assert.equals("too_large", err.kind)
+    assert.matches("response headers larger than", err.message)
+    assert.equals(200, (transport:request("GET", server.url("/echo"))))
+  end)
+
   it("reports a refused connection as a network error with nothing sent", function()
     local status, err = transport:request("POST", "http://127.0.0.1:" .. nginx.free_port() .. "/", nil, "{}")
     assert.is_nil(status)
@@ -213,7 +238,8 @@ describe("core.transport", function()
   end)
 
   it("refuses headers that would split the request", function()
-    for _, headers in ipairs{ { ["X-A"] = "1\r\nX-B: 2" }, { ["X-A\n"] = "1" }, { ["X:A"] = "1" } } do
+    for _, headers in ipairs{ { ["X-A"] = "1\r\nX-B: 2" }, { ["X-A\n"] = "1" }, { ["X:A"] = "1" },
+                              { ["X A"] = "1" }, { [""] = "1" }, { ["X-A"] = "1\0" } } do
       local status, err = transport:request("GET", server.url("/echo"), headers)
       assert.is_nil(status)
       assert.equals("invalid_argument", err.kind)

@@ -41,6 +41,18 @@ if luacheck --no-color -q $dirs; then count 1 0; else count 0 1; fi
 echo "== memory"
 if sh tools/check-memory.sh; then count 1 0; else count 0 1; fi
 
+echo "== rockspec"
+if sh tools/check-rockspec.sh > "$logs/rockspec.log" 2>&1; then
+  grep '^luarocks make' "$logs/rockspec.log"
+  count 1 0
+else
+  cat "$logs/rockspec.log"
+  count 0 1
+fi
+
+echo "== fuzz (${FUZZ_SECONDS:-60} s each)"
+if sh tools/fuzz.sh; then count 1 0; else count 0 1; fi
+
 echo "== secrets in the logs"
 # The fake's default key secret, or the Basic credentials made from it, in
 # any spec's output (passing or failing) means something printed a secret.
