@@ -1,3 +1,4 @@
+-- make examples: skip (a server; spec/webhook_example_spec.lua runs it)
 -- A receiver for Sinch number events (webhooks), in plain Lua with luasocket.
 --
 --   SINCH_HMAC_SECRET=... lua5.4 examples/webhook_server.lua [port [host]]

@@ -1,3 +1,4 @@
+-- make examples: skip (needs nginx; spec/webhook_example_spec.lua runs it)
 -- POST /sinch/events: receives Sinch number events (webhooks) in nginx.
 --
 -- The signature is checked against the raw body before anything else
