@@ -9,10 +9,14 @@ description = {
    detailed = [[
 A C core on libcurl (kept-alive connections, timeouts, TLS verification, body
 caps) under a Lua layer with one method per endpoint, OAuth2 or Basic auth,
-validation before anything is sent, retries that never double-charge a rent,
-pagination iterators, webhook signature checks, a non-blocking cosocket
-transport for OpenResty, and a stateful fake server for tests.
+validation before anything is sent, retries that never send a rent twice
+blindly, pagination iterators, webhook signature checks, a non-blocking
+cosocket transport for OpenResty, and a stateful fake server for tests.
+Runs on Lua 5.1 to 5.4 and LuaJIT. See README.md.
 ]],
+   -- No homepage: the project has no public site or repository URL yet, and
+   -- a made-up one would send people to the wrong place. README.md is the
+   -- documentation; add the URL here once there is one.
    license = "MIT",
    labels = { "sinch", "telephony", "api", "openresty" },
 }
