@@ -23,9 +23,9 @@ function measure.settings()
   return {
     base_url = assert(os.getenv("BENCH_BASE_URL"), "BENCH_BASE_URL is not set: run bench/run.sh"),
     project = os.getenv("BENCH_PROJECT") or "51bc3f40-f266-4ca8-8938-a1ed0ff32b9a",
-    rounds = number("BENCH_ROUNDS", 5),
-    get_n = number("BENCH_GET_N", 20000),
-    page_n = number("BENCH_PAGE_N", 1000),
+    rounds = number("BENCH_ROUNDS", 25),
+    get_n = number("BENCH_GET_N", 4000),
+    page_n = number("BENCH_PAGE_N", 40),
     warmup_get = number("BENCH_WARMUP_GET", 1000),
     warmup_page = number("BENCH_WARMUP_PAGE", 50),
   }

@@ -121,8 +121,8 @@ int main(int argc, char **argv)
 {
     char get_url[512], page_url[512], authorization[1024];
     struct curl_slist *headers = NULL;
-    long rounds = setting("BENCH_ROUNDS", 5), get_n = setting("BENCH_GET_N", 20000),
-         page_n = setting("BENCH_PAGE_N", 1000), warmup_get = setting("BENCH_WARMUP_GET", 1000),
+    long rounds = setting("BENCH_ROUNDS", 25), get_n = setting("BENCH_GET_N", 4000),
+         page_n = setting("BENCH_PAGE_N", 40), warmup_get = setting("BENCH_WARMUP_GET", 1000),
          warmup_page = setting("BENCH_WARMUP_PAGE", 50);
 
     if (argc != 4) {
