@@ -105,19 +105,17 @@ local OPTIONS = validate.compile {
   },
 }
 
--- nginx phases in which cosockets (and so the "ngx" transport) work.
-local COSOCKET_PHASES = {
-  rewrite = true, access = true, content = true, timer = true,
-  ssl_cert = true, ssl_session_fetch = true,
-}
+-- Inside nginx, in a phase where cosockets work (the cosocket transport
+-- keeps the list of phases).
+local function cosockets_usable()
+  return rawget(_G, "ngx") ~= nil and require("sinchnumbers.transport.ngx").usable()
+end
 
 -- Which transport to use: the caller's choice, else "ngx" where OpenResty
 -- lets us use cosockets, else the libcurl one.
 local function transport_kind(choice)
   if choice ~= nil then return choice end
-  local ngx = rawget(_G, "ngx")
-  if ngx and ngx.get_phase and COSOCKET_PHASES[ngx.get_phase()] then return "ngx" end
-  return "curl"
+  return cosockets_usable() and "ngx" or "curl"
 end
 
 local function make_transport(kind, options)
@@ -130,9 +128,10 @@ local function make_transport(kind, options)
 end
 
 -- How to wait between retries without busy-waiting: ngx.sleep yields to
--- nginx; elsewhere luasocket's sleep, or the sleep command.
+-- nginx (also for a caller's own transport, which under OpenResty is most
+-- likely built on cosockets); elsewhere luasocket's sleep, or the sleep command.
 local function default_sleep(kind)
-  if kind == "ngx" then return rawget(_G, "ngx").sleep end
+  if kind == "ngx" or (kind ~= "curl" and cosockets_usable()) then return rawget(_G, "ngx").sleep end
   local has_socket, socket = pcall(require, "socket")
   if has_socket and socket.sleep then return socket.sleep end
   return function(seconds) os.execute(string.format("sleep %.3f", seconds)) end
