@@ -35,12 +35,9 @@ for line in io.lines(results_path) do
     row.passes[pass] = (row.passes[pass] or 0) + n
   elseif kind == "instructions" then
     row.instructions = tonumber(f[6])
-  elseif kind == "rss" then
-    -- The pass whose memory grew most stands for the row.
-    local before, after = tonumber(f[6]), tonumber(f[7])
-    if not row.rss_before or after - before > row.rss_after - row.rss_before then
-      row.rss_before, row.rss_after, row.rss_calls = before, after, row.passes[pass]
-    end
+  elseif kind == "rss" and pass == "0" then
+    -- Pass 0 is the long one: all its calls in one process.
+    row.rss_before, row.rss_after, row.rss_calls = tonumber(f[6]), tonumber(f[7]), row.passes[pass]
   end
 end
 
@@ -89,19 +86,22 @@ end
 local out = {}
 local function say(...) out[#out + 1] = table.concat({ ... }) end
 
-local rounds, get_n, page_n, passes =
-  (machine.settings or "?\t?\t?\t?"):match("([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)")
+local memory_rounds, rounds, get_n, page_n, passes = (machine.settings or ""):match(
+  "([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)")
+local function calls(n) return tostring(n):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "") end
 say("# Benchmark results")
 say("")
 say("Written by `make bench` (bench/run.sh) on ", machine.date or "?", "; the machine is at the end.")
 say("")
 say("Each program makes the calls against a local nginx stub (keep-alive, canned JSON: one")
-say("ActiveNumber of 680 bytes, a page of 100 of 67 kB) on one reused connection, after a warm-up of")
-say("1000 get and 50 page calls: ", rounds, " rounds of ", get_n, " get calls, then ", rounds, " rounds of ",
-  page_n, " page calls.")
-say("Every program runs once in each of ", passes, " passes (alternately forwards and backwards through the")
-say("list, so a change of load falls on all alike); N counts the rounds of all passes, and the table")
-say("gives the median round.")
+say("ActiveNumber of 680 bytes, a page of 100 of 67 kB) on one reused connection, after a warm-up")
+say("of 1000 get and 50 page calls, in rounds of ", get_n, " get calls and rounds of ", page_n, " page calls.")
+say("The programs take turns, so that a busy moment of the machine falls on all alike: pass 0")
+say("runs each once for ", memory_rounds, " rounds of each call (", calls(memory_rounds * get_n),
+  " get calls in one process, for the memory")
+say("check), then ", passes, " passes, alternately forwards and backwards through the list, run each for ",
+  rounds, " rounds.")
+say("N counts the rounds of all passes; the table gives the median round.")
 say("")
 say("- **CPU** is the client process's own user + system time: getrusage(RUSAGE_SELF) in C, `os.clock()`")
 say("  in Lua (glibc's clock() reads CLOCK_PROCESS_CPUTIME_ID: the same quantity, in ns; /proc/self/stat")
@@ -110,9 +110,8 @@ say("- **× raw**, **× hand**: ratios to (a), and to (c) under the same Lua. Fo
 say("  throughput (below 1: fewer calls per second than (a)).")
 say("- **instr.**: instructions per call in user space, counted by valgrind's callgrind (the difference")
 say("  of runs with 1000 more get calls, and with 40 more page calls); steady on a busy machine, but")
-say("  blind to the kernel's share of the CPU time, which is the same for every program.")
-say("- **RSS**: VmRSS after a full collection, before and after the rounds of that call in one process")
-say("  (", rounds, " × ", get_n, " get calls); of the passes, the one that grew most is shown.")
+say("  blind to the kernel's share of the CPU time, which is about the same for every program.")
+say("- **RSS**: VmRSS after a full collection, before and after the rounds of that call in pass 0.")
 say("")
 
 local function cell_ratio(row, base, field)

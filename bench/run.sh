@@ -7,23 +7,26 @@
 #       where luacurl loads (LuaJIT and 5.1).
 # Writes bench/RESULTS.md (bench/report.lua) and prints it.
 #
-# Settings (environment): BENCH_PASSES (2) passes over all programs, each
-# program making BENCH_ROUNDS (25) rounds of BENCH_GET_N (4000) get calls,
-# 100,000 in one process for the memory check, and of BENCH_PAGE_N (40) page
-# calls per pass; BENCH_LUAS ("5.4 luajit 5.1"); BENCH_CALLGRIND (1: count
-# instructions too); BENCH_OUT (bench/RESULTS.md). Short rounds, many of them:
-# on a shared machine some fall in quiet moments, and the fastest rounds show it.
+# The timing is for a shared machine: many short rounds, and the programs
+# taking turns. Pass 0 runs each program once for BENCH_MEMORY_ROUNDS (25)
+# rounds of BENCH_GET_N (4000) get calls, 100,000 in one process for the
+# memory check, and as many rounds of BENCH_PAGE_N (40) page calls; then
+# BENCH_PASSES (8) passes, alternately forwards and backwards through the
+# programs, run each for BENCH_ROUNDS (5) rounds of both. Other settings:
+# BENCH_LUAS ("5.4 luajit 5.1"), BENCH_CALLGRIND (1: count instructions too),
+# BENCH_OUT (bench/RESULTS.md).
 # Expects the C core built for each Lua: make LUA_VERSION=<v>.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-export BENCH_ROUNDS="${BENCH_ROUNDS:-25}"
+MEMORY_ROUNDS="${BENCH_MEMORY_ROUNDS:-25}"
+ROUNDS="${BENCH_ROUNDS:-5}"
 export BENCH_GET_N="${BENCH_GET_N:-4000}"
 export BENCH_PAGE_N="${BENCH_PAGE_N:-40}"
 export BENCH_PROJECT=51bc3f40-f266-4ca8-8938-a1ed0ff32b9a
 LUAS="${BENCH_LUAS:-5.4 luajit 5.1}"
-PASSES="${BENCH_PASSES:-2}"
+PASSES="${BENCH_PASSES:-8}"
 OUT="${BENCH_OUT:-bench/RESULTS.md}"
 TOKEN=eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.eyJzdWIiOiJrZXkiLCJzY29wZSI6IiJ9.c2lnbmF0dXJl
 started=$(date +%s)
@@ -78,7 +81,7 @@ done
   echo "nginx	$(nginx -v 2>&1 | sed 's/.*nginx\///')"
   echo "load_before	$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "settings	$BENCH_ROUNDS	$BENCH_GET_N	$BENCH_PAGE_N	$PASSES"
+  echo "settings	$MEMORY_ROUNDS	$ROUNDS	$BENCH_GET_N	$BENCH_PAGE_N	$PASSES"
 } > "$prefix/machine.tsv"
 
 # --- the runs -------------------------------------------------------------
@@ -117,9 +120,11 @@ label() { # label <program> <lua> <pass>: prefix every line of $prefix/out
   awk -v label="$1	$2	$3	" '{ print label $0 }' "$prefix/out" >> "$results"
 }
 
-pass=1
+pass=0
 while [ "$pass" -le "$PASSES" ]; do
-  if [ $((pass % 2)) = 1 ]; then order=cat; else order=tac; fi
+  if [ $((pass % 2)) = 0 ]; then order=cat; else order=tac; fi
+  if [ "$pass" = 0 ]; then BENCH_ROUNDS=$MEMORY_ROUNDS; else BENCH_ROUNDS=$ROUNDS; fi
+  export BENCH_ROUNDS
   $order "$jobs" > "$jobs.pass"
   while read -r name lua interpreter script; do
     echo "bench: pass $pass: $name under $lua ..." >&2
