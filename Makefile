@@ -41,7 +41,7 @@ HEADERS   := $(wildcard csrc/*.h)
 BUILD     ?= build/$(LUA_VERSION)
 CORE      := $(BUILD)/sinchnumbers/core.so
 
-.PHONY: all build build-all deps test check-compilers check-memory check-symbols check-rockspec lint demo fuzz \
+.PHONY: all build build-all deps test check-compilers check-memory check-symbols check-rockspec lint demo docs examples fuzz \
         install uninstall clean
 all: build
 build: $(CORE)
@@ -95,18 +95,30 @@ RUN_PATHS = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 demo: deps build
 	@$(RUN_PATHS) $(LUA) examples/quickstart.lua
 
+# The API reference as HTML in docs/ (generated, not committed), from
+# config.ld, doc/api/*.luadoc and the doc comments; an LDoc warning fails it.
+docs: deps
+	@mkdir -p build && ldoc --fatalwarnings . > build/ldoc.log 2>&1 || { cat build/ldoc.log; exit 1; }
+	@echo "docs: API reference in docs/index.html"
+
+# Every example against a fake server of its own; see tools/run-examples.sh.
+examples: deps build
+	@LUA=$(LUA) BUILD=$(BUILD) sh tools/run-examples.sh
+
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers
 	install -m 0755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers/core.so
 	cd lua && find sinchnumbers -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/{} \;
-	install -D -m 0755 bin/sinchnumbers-fake $(DESTDIR)$(PREFIX)/bin/sinchnumbers-fake
+	install -d $(DESTDIR)$(PREFIX)/bin
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/sinchnumbers-fake > $(DESTDIR)$(PREFIX)/bin/sinchnumbers-fake
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/sinchnumbers-fake
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/sinchnumbers
 	rm -f $(DESTDIR)$(PREFIX)/bin/sinchnumbers-fake
 
 clean:
-	rm -rf build
+	rm -rf build docs
 
 # The rockspec must list every Lua module, and `luarocks make` must give a
 # tree that loads under 5.4 and under LuaJIT (LuaRocks' 5.1).

@@ -50,6 +50,10 @@ else
   count 0 1
 fi
 
+echo "== docs and examples"
+if make --no-print-directory -s docs; then count 1 0; else count 0 1; fi
+if make --no-print-directory -s examples; then count 1 0; else count 0 1; fi
+
 echo "== fuzz (${FUZZ_SECONDS:-60} s each)"
 if sh tools/fuzz.sh; then count 1 0; else count 0 1; fi
 
