@@ -9,6 +9,7 @@
 #include "transport.h"
 
 #include <curl/curl.h>
+#include <string.h>
 
 /* core.url_encode(s) -> s with every byte but A-Z a-z 0-9 - . _ ~ as %XX */
 static int core_url_encode(lua_State *L)
@@ -28,6 +29,38 @@ static int core_url_encode(lua_State *L)
         len -= slice;
     }
     luaL_pushresult(&out);
+    return 1;
+}
+
+/*
+ * core.e164_path(s) -> "%2B" .. digits when s is an E.164 number ("+", 2 to
+ * 15 digits, the first 1-9), else nil: validate.phone_number's check and
+ * url_encode of a {phone_number} path segment in one pass.
+ */
+static int core_e164_path(lua_State *L)
+{
+    size_t len, i;
+    const char *s;
+    char out[3 + 15];
+
+    if (lua_type(L, 1) != LUA_TSTRING) {
+        lua_pushnil(L);
+        return 1;
+    }
+    s = lua_tolstring(L, 1, &len);
+    if (len < 3 || len > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9') {
+        lua_pushnil(L);
+        return 1;
+    }
+    for (i = 2; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            lua_pushnil(L);
+            return 1;
+        }
+    }
+    memcpy(out, "%2B", 3);
+    memcpy(out + 3, s + 1, len - 1);
+    lua_pushlstring(L, out, len + 2);
     return 1;
 }
 
@@ -69,6 +102,7 @@ static int core_equal(lua_State *L)
 static const luaL_Reg core_functions[] = {
     {"transport", sn_transport_new},
     {"url_encode", core_url_encode},
+    {"e164_path", core_e164_path},
     {"base64", core_base64},
     {"hmac_sha1_hex", core_hmac_sha1_hex},
     {"equal", core_equal},

@@ -28,6 +28,9 @@ typedef struct {
 typedef struct {
     CURL *easy;                      /* NULL once closed */
     struct curl_slist *request_headers; /* freed on the next request or on close */
+    struct curl_slist *header_trailer;  /* first of our own lines ("Content-Type:", "Expect:") */
+    int headers_sends_body;             /* what the list was built for */
+    int success_headers;                /* make the header table of a 2xx answer too */
     buffer body, headers;
     size_t max_body_size;
     long timeout_ms, connect_timeout_ms;
@@ -350,19 +353,70 @@ static void append_request_header(lua_State *L, transport *t, const char *line)
     t->request_headers = grown;
 }
 
+/* Is `line` exactly name + ": " + value (or name + ";" for an empty value)? */
+static int line_is(const char *line, const char *name, size_t name_len, const char *value, size_t value_len)
+{
+    if (strncmp(line, name, name_len) != 0 || memchr(name, '\0', name_len))
+        return 0;
+    line += name_len;
+    if (value_len == 0)
+        return line[0] == ';' && line[1] == '\0';
+    if (line[0] != ':' || line[1] != ' ')
+        return 0;
+    line += 2;
+    return strncmp(line, value, value_len) == 0 && line[value_len] == '\0' && !memchr(value, '\0', value_len);
+}
+
 /*
- * Builds the request header list from the table at idx. Returns NULL and
- * sets *problem on a header that would break the request apart.
+ * Does the list built for the previous request say what the table at idx
+ * says? Callers pass the same headers on almost every request (auth.lua
+ * keeps one table per access token), so the list is compared, not rebuilt:
+ * no allocation and no string building while nothing changes.
+ */
+static int headers_unchanged(lua_State *L, transport *t, int idx, int sends_body)
+{
+    const struct curl_slist *item = t->request_headers;
+
+    if (!item || !t->header_trailer || sends_body != t->headers_sends_body || lua_type(L, idx) != LUA_TTABLE)
+        return 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        size_t name_len, value_len;
+        const char *name, *value;
+        if (item == t->header_trailer || lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            return 0;
+        }
+        name = lua_tolstring(L, -2, &name_len);
+        value = lua_tolstring(L, -1, &value_len);
+        if (!line_is(item->data, name, name_len, value, value_len)) {
+            lua_pop(L, 2);
+            return 0;
+        }
+        item = item->next;
+        lua_pop(L, 1);
+    }
+    return item == t->header_trailer;
+}
+
+/*
+ * Builds the request header list from the table at idx, unless the list of
+ * the previous request says the same. Returns NULL and sets *problem on a
+ * header that would break the request apart.
  */
 static const char *set_request_headers(lua_State *L, transport *t, int idx, int sends_body)
 {
     int has_content_type = 0;
     luaL_Buffer line;
+    struct curl_slist *last_given;
+
+    if (headers_unchanged(L, t, idx, sends_body))
+        return NULL;
 
     /* The handle must never hold a pointer to a freed list, even if this raises. */
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(t->request_headers);
-    t->request_headers = NULL;
+    t->request_headers = t->header_trailer = NULL;
 
     if (!lua_isnil(L, idx)) {
         luaL_checktype(L, idx, LUA_TTABLE);
@@ -391,9 +445,13 @@ static const char *set_request_headers(lua_State *L, transport *t, int idx, int 
     }
 
     /* libcurl would label a body as a form, and wait for 100 Continue on a large one. */
+    for (last_given = t->request_headers; last_given && last_given->next; last_given = last_given->next)
+        ;
     if (sends_body && !has_content_type)
         append_request_header(L, t, "Content-Type:");
     append_request_header(L, t, "Expect:");
+    t->header_trailer = last_given ? last_given->next : t->request_headers;
+    t->headers_sends_body = sends_body;
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->request_headers);
     return NULL;
 }
@@ -465,7 +523,10 @@ static int transport_request(lua_State *L)
         long status = 0;
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
         lua_pushinteger(L, (lua_Integer)status);
-        push_headers(L, &t->headers);
+        if (t->success_headers || status < 200 || status >= 300)
+            push_headers(L, &t->headers);
+        else
+            lua_newtable(L);
         lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
     }
     buffer_reset(&t->body);
@@ -484,7 +545,7 @@ static int transport_close(lua_State *L)
         t->easy = NULL;
     }
     curl_slist_free_all(t->request_headers);
-    t->request_headers = NULL;
+    t->request_headers = t->header_trailer = NULL;
     buffer_free(&t->body);
     buffer_free(&t->headers);
     return 0;
@@ -556,6 +617,10 @@ int sn_transport_new(lua_State *L)
             return luaL_error(L, "max_body_size must be a number of bytes from 1 to 1 GiB");
         t->max_body_size = (size_t)size;
     }
+    lua_pop(L, 1);
+
+    lua_getfield(L, 1, "success_headers");
+    t->success_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);
     lua_pop(L, 1);
 
     t->easy = curl_easy_init();

@@ -136,6 +136,32 @@ describe("core.transport", function()
     assert.equals("GET", cjson.decode(answer).method, "a GET after a POST on the same handle is a GET")
   end)
 
+  it("sends changed headers after unchanged ones on the same handle", function()
+    local headers = { Authorization = "Bearer one", Accept = "application/json" }
+    for _ = 1, 3 do
+      local _, _, answer = transport:request("GET", server.url("/echo"), headers)
+      assert.equals("Bearer one", cjson.decode(answer).headers.authorization)
+    end
+    headers.Authorization = "Bearer two"
+    local _, _, answer = transport:request("GET", server.url("/echo"), headers)
+    assert.equals("Bearer two", cjson.decode(answer).headers.authorization)
+    _, _, answer = transport:request("GET", server.url("/echo"), { Accept = "application/json" })
+    assert.is_nil(cjson.decode(answer).headers.authorization)
+    _, _, answer = transport:request("POST", server.url("/echo"), { Accept = "application/json" }, "x")
+    assert.is_nil(cjson.decode(answer).headers["content-type"], "no form Content-Type once a body is sent")
+  end)
+
+  it("parses the headers of a 2xx answer only when asked to", function()
+    local lean = core.transport{ success_headers = false }
+    local status, headers = lean:request("GET", server.url("/echo"))
+    assert.equals(200, status)
+    assert.same({}, headers)
+    status, headers = lean:request("GET", server.url("/nothing-here"))
+    assert.equals(404, status)
+    assert.matches("^text/html", headers["content-type"])
+    lean:close()
+  end)
+
   it("keeps one connection alive for 50 requests", function()
     local connections = {}
     for i = 1, 50 do
@@ -296,6 +322,16 @@ describe("core byte helpers", function()
     assert.equals("a-b.c_d~e", core.url_encode("a-b.c_d~e"))
     assert.equals("%20%2F%3F%26%3D%25%00%FF", core.url_encode(" /?&=%\0\255"))
     assert.equals(3 * 10000, #core.url_encode(string.rep("/", 10000)))
+  end)
+
+  it("checks and encodes an E.164 number for a path", function()
+    assert.equals("%2B12065550100", core.e164_path("+12065550100"))
+    assert.equals("%2B46", core.e164_path("+46"))
+    assert.equals("%2B123456789012345", core.e164_path("+123456789012345"))
+    for _, wrong in ipairs{ "+1", "12065550100", "+02065550100", "+1206555010a", "+1234567890123456",
+                            "+1 206", "", 12065550100 } do
+      assert.is_nil(core.e164_path(wrong), tostring(wrong))
+    end
   end)
 
   it("encodes base64 as RFC 4648's vectors", function()

@@ -89,7 +89,7 @@ function auth.new(options)
 
   -- Header tables are built once per token and shared by every request that
   -- uses it; nothing changes them afterwards.
-  local current_authorization, plain, with_json
+  local current_token, plain, with_json
 
   local function fetch_token()
     local answer, err = exchange(auth_url, token_request, TOKEN_REQUEST_BODY)
@@ -140,9 +140,11 @@ function auth.new(options)
       token, err = shared_token()
       if not token then return nil, err end
     end
-    local authorization = "Bearer " .. token
-    if authorization ~= current_authorization then
-      current_authorization = authorization
+    -- Compare the token itself: "Bearer " .. token on every call would build
+    -- (and under Lua 5.4 allocate) a new string per request.
+    if token ~= current_token then
+      current_token = token
+      local authorization = "Bearer " .. token
       plain = request_headers(authorization, user_agent)
       with_json = request_headers(authorization, user_agent, "application/json")
     end

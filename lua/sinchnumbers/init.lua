@@ -121,6 +121,9 @@ end
 local function make_transport(kind, options)
   local settings = {
     timeout = options.timeout, connect_timeout = options.connect_timeout, max_body_size = options.max_body_size,
+    -- The pipeline reads answer headers only on failures (Retry-After,
+    -- WWW-Authenticate): a 2xx gets an empty table, not a parsed one.
+    success_headers = false,
   }
   if kind == "curl" then return require("sinchnumbers.core").transport(settings) end
   if kind == "ngx" then return require("sinchnumbers.transport.ngx").new(settings) end

@@ -19,6 +19,12 @@ local PATH_CHECKS = {
   phone_number = validate.phone_number,
 }
 
+-- The check and the percent-encoding of a path value in one C call, for the
+-- hot path; PATH_CHECKS says what is wrong when it gives nil.
+local PATH_ENCODERS = {
+  phone_number = core.e164_path,
+}
+
 local NO_INPUT = {}
 
 -- Splits each path template into the part before the placeholder, the
@@ -143,9 +149,11 @@ end
 function request.build(endpoint, url_prefix, path_value, input)
   local url = url_prefix
   if endpoint.path_placeholder then
-    local message, field = PATH_CHECKS[endpoint.path_placeholder](path_value)
-    if message then return invalid(endpoint, message, field) end
-    url = url .. url_encode(path_value) .. endpoint.path_suffix
+    local encoded = PATH_ENCODERS[endpoint.path_placeholder](path_value)
+    if not encoded then
+      return invalid(endpoint, PATH_CHECKS[endpoint.path_placeholder](path_value))
+    end
+    url = url .. encoded .. endpoint.path_suffix
   end
   if endpoint.query then
     if input == nil then input = NO_INPUT end
