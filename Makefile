@@ -41,7 +41,7 @@ HEADERS   := $(wildcard csrc/*.h)
 BUILD     ?= build/$(LUA_VERSION)
 CORE      := $(BUILD)/sinchnumbers/core.so
 
-.PHONY: all build build-all deps test check-compilers check-memory check-symbols check-rockspec lint demo docs examples fuzz \
+.PHONY: all build build-all deps test check-compilers check-memory check-symbols check-rockspec lint demo docs examples fuzz bench \
         install uninstall clean
 all: build
 build: $(CORE)
@@ -77,6 +77,14 @@ lint:
 test: deps
 	@$(MAKE) --no-print-directory build-all check-compilers check-symbols
 	@LUAS="$(INSTALLED_LUAS)" FUZZ_SECONDS=$(FUZZ_SECONDS_CI) sh tools/run-tests.sh
+
+# The client's cost on top of the network, next to raw libcurl and a
+# hand-written luacurl client: prints the table, writes bench/RESULTS.md.
+bench: deps
+	@$(MAKE) --no-print-directory -s LUA_VERSION=5.4 build
+	@$(MAKE) --no-print-directory -s LUA_VERSION=luajit build
+	@$(MAKE) --no-print-directory -s LUA_VERSION=5.1 build
+	@sh bench/run.sh
 
 # libFuzzer harnesses in fuzz/ (clang; ASan, UBSan, LeakSanitizer), each for
 # FUZZ_SECONDS; new inputs go to build/fuzz/, the committed corpus is only read.

@@ -14,6 +14,7 @@
 #define TRANSPORT_METATABLE "sinchnumbers.transport"
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_USER_AGENT "sinchnumbers-lua"
 #define DEFAULT_MAX_BODY_SIZE (8u * 1024u * 1024u)
 /* Headers are not the body cap's business, but must not grow without end. */
 #define MAX_HEADER_BYTES (256u * 1024u)
@@ -28,9 +29,11 @@ typedef struct {
 typedef struct {
     CURL *easy;                      /* NULL once closed */
     struct curl_slist *request_headers; /* freed on the next request or on close */
-    struct curl_slist *header_trailer;  /* first of our own lines ("Content-Type:", "Expect:") */
+    int headers_built;                  /* request_headers is complete (not cut short by an error) */
+    size_t headers_given;               /* how many of its lines came from the caller's table */
     int headers_sends_body;             /* what the list was built for */
     int success_headers;                /* make the header table of a 2xx answer too */
+    char *user_agent_line;              /* "User-Agent: ...", sent unless the caller gives one */
     buffer body, headers;
     size_t max_body_size;
     long timeout_ms, connect_timeout_ms;
@@ -376,14 +379,15 @@ static int line_is(const char *line, const char *name, size_t name_len, const ch
 static int headers_unchanged(lua_State *L, transport *t, int idx, int sends_body)
 {
     const struct curl_slist *item = t->request_headers;
+    size_t compared = 0;
 
-    if (!item || !t->header_trailer || sends_body != t->headers_sends_body || lua_type(L, idx) != LUA_TTABLE)
+    if (!t->headers_built || sends_body != t->headers_sends_body || lua_type(L, idx) != LUA_TTABLE)
         return 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         size_t name_len, value_len;
         const char *name, *value;
-        if (item == t->header_trailer || lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+        if (compared++ == t->headers_given || lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
             lua_pop(L, 2);
             return 0;
         }
@@ -396,7 +400,7 @@ static int headers_unchanged(lua_State *L, transport *t, int idx, int sends_body
         item = item->next;
         lua_pop(L, 1);
     }
-    return item == t->header_trailer;
+    return compared == t->headers_given;
 }
 
 /*
@@ -406,9 +410,8 @@ static int headers_unchanged(lua_State *L, transport *t, int idx, int sends_body
  */
 static const char *set_request_headers(lua_State *L, transport *t, int idx, int sends_body)
 {
-    int has_content_type = 0;
+    int has_content_type = 0, has_user_agent = 0;
     luaL_Buffer line;
-    struct curl_slist *last_given;
 
     if (headers_unchanged(L, t, idx, sends_body))
         return NULL;
@@ -416,7 +419,9 @@ static const char *set_request_headers(lua_State *L, transport *t, int idx, int 
     /* The handle must never hold a pointer to a freed list, even if this raises. */
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(t->request_headers);
-    t->request_headers = t->header_trailer = NULL;
+    t->request_headers = NULL;
+    t->headers_built = 0;
+    t->headers_given = 0;
 
     if (!lua_isnil(L, idx)) {
         luaL_checktype(L, idx, LUA_TTABLE);
@@ -433,6 +438,8 @@ static const char *set_request_headers(lua_State *L, transport *t, int idx, int 
                        "and a value must hold no line break or NUL";
             if (name_len == 12 && strncasecmp(name, "content-type", 12) == 0)
                 has_content_type = 1;
+            if (name_len == 10 && strncasecmp(name, "user-agent", 10) == 0)
+                has_user_agent = 1;
 
             luaL_buffinit(L, &line);
             luaL_addlstring(&line, name, name_len);
@@ -440,17 +447,19 @@ static const char *set_request_headers(lua_State *L, transport *t, int idx, int 
             luaL_addlstring(&line, value, value_len);
             luaL_pushresult(&line);
             append_request_header(L, t, lua_tostring(L, -1));
+            t->headers_given++;
             lua_pop(L, 2);
         }
     }
 
-    /* libcurl would label a body as a form, and wait for 100 Continue on a large one. */
-    for (last_given = t->request_headers; last_given && last_given->next; last_given = last_given->next)
-        ;
+    if (!has_user_agent)
+        append_request_header(L, t, t->user_agent_line);
+    /* With a body, libcurl would label it a form, and wait for 100 Continue if it is large. */
     if (sends_body && !has_content_type)
         append_request_header(L, t, "Content-Type:");
-    append_request_header(L, t, "Expect:");
-    t->header_trailer = last_given ? last_given->next : t->request_headers;
+    if (sends_body)
+        append_request_header(L, t, "Expect:");
+    t->headers_built = 1;
     t->headers_sends_body = sends_body;
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->request_headers);
     return NULL;
@@ -545,7 +554,10 @@ static int transport_close(lua_State *L)
         t->easy = NULL;
     }
     curl_slist_free_all(t->request_headers);
-    t->request_headers = t->header_trailer = NULL;
+    t->request_headers = NULL;
+    t->headers_built = 0;
+    free(t->user_agent_line);
+    t->user_agent_line = NULL;
     buffer_free(&t->body);
     buffer_free(&t->headers);
     return 0;
@@ -559,6 +571,34 @@ static int transport_tostring(lua_State *L)
     else
         lua_pushfstring(L, "sinchnumbers.transport (closed): %p", (void *)t);
     return 1;
+}
+
+/*
+ * Keeps "User-Agent: <options.user_agent>" as a line for the request header
+ * list. (CURLOPT_USERAGENT would have libcurl format that line anew for every
+ * request: about 9,000 instructions, a twentieth of a whole call.)
+ */
+static void keep_user_agent(lua_State *L, transport *t, int options)
+{
+    static const char prefix[] = "User-Agent: ";
+    const char *agent = DEFAULT_USER_AGENT;
+    size_t len = sizeof DEFAULT_USER_AGENT - 1;
+
+    lua_getfield(L, options, "user_agent");
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "user_agent must be a string");
+        agent = lua_tolstring(L, -1, &len);
+        if (has_line_break(agent, len))
+            luaL_error(L, "user_agent must hold no line break or NUL");
+    }
+    t->user_agent_line = malloc(sizeof prefix + len);
+    if (!t->user_agent_line)
+        luaL_error(L, "not enough memory for the user agent");
+    memcpy(t->user_agent_line, prefix, sizeof prefix - 1);
+    memcpy(t->user_agent_line + sizeof prefix - 1, agent, len);
+    t->user_agent_line[sizeof prefix - 1 + len] = '\0';
+    lua_pop(L, 1);
 }
 
 static void configure_handle(lua_State *L, transport *t, int options)
@@ -584,11 +624,10 @@ static void configure_handle(lua_State *L, transport *t, int options)
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body_size);
 
     /* libcurl copies option strings, so the options table need not outlive this. */
-    const char *user_agent = opt_string(L, options, "user_agent");
     const char *ca_file = opt_string(L, options, "ca_file");
-    curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent ? user_agent : "sinchnumbers-lua");
     if (ca_file)
         curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file);
+    keep_user_agent(L, t, options);
 }
 
 int sn_transport_new(lua_State *L)

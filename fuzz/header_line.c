@@ -28,8 +28,10 @@
  *     or holding anything but letters, digits and !#$%&'*+-.^_`|~), or a
  *     value holds CR, LF or NUL;
  *   - otherwise the list libcurl gets holds exactly one "name: value" (or
- *     "name;" for an empty value) per header, then "Content-Type:" when a body
- *     is sent without a Content-Type of any case, then "Expect:", and no entry
+ *     "name;" for an empty value) per header, then "User-Agent: ..." unless
+ *     the table has one, then "Content-Type:" when a body
+ *     is sent without a Content-Type of any case, then "Expect:" when a body is
+ *     sent, and no entry
  *     holds CR or LF;
  *   - out of memory inside it raises a memory error and leaks nothing once
  *     the transport is closed, as transport_close frees the list.
@@ -146,7 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* What the table should give, worked out here. */
-    int invalid = 0, has_content_type = 0;
+    int invalid = 0, has_content_type = 0, has_user_agent = 0;
     size_t entries = 0;
     lua_pushnil(L);
     while (lua_next(L, 1)) {
@@ -160,6 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 invalid = 1;
             if (nl == 12 && strncasecmp(n, "content-type", 12) == 0)
                 has_content_type = 1;
+            if (nl == 10 && strncasecmp(n, "user-agent", 10) == 0)
+                has_user_agent = 1;
         }
         entries++;
         lua_pop(L, 1);
@@ -168,6 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     transport t;
     memset(&t, 0, sizeof t);
     t.easy = easy;
+    t.user_agent_line = (char *)"User-Agent: fuzz"; /* what keep_user_agent makes */
     current = &t;
     current_sends_body = sends_body;
     lua_pushvalue(L, 1);
@@ -191,10 +196,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 last = item->data;
                 listed++;
             }
-            FUZZ_CHECK(listed == entries + (sends_body && !has_content_type) + 1);
-            FUZZ_CHECK(last && strcmp(last, "Expect:") == 0);
-            if (sends_body && !has_content_type)
-                FUZZ_CHECK(before_last && strcmp(before_last, "Content-Type:") == 0);
+            FUZZ_CHECK(listed == entries + !has_user_agent + (sends_body && !has_content_type)
+                                 + (sends_body ? 1 : 0));
+            if (sends_body) {
+                FUZZ_CHECK(last && strcmp(last, "Expect:") == 0);
+                if (!has_content_type)
+                    FUZZ_CHECK(before_last && strcmp(before_last, "Content-Type:") == 0);
+            }
             lua_pushnil(L);
             while (lua_next(L, 1)) {
                 size_t nl, vl;

@@ -240,7 +240,6 @@ describe("on_request", function()
     for _, record in ipairs(records) do
       assert.is_true(record.duration >= 0 and record.duration < 5)
       assert.equal("application/json", record.headers.Accept)
-      assert.matches("^sinchnumbers%-lua/", record.headers["User-Agent"])
     end
     assert.equal("[redacted]", failed.headers.Authorization)
 

@@ -162,6 +162,18 @@ describe("core.transport", function()
     lean:close()
   end)
 
+  it("sends its User-Agent unless the caller gives one", function()
+    local _, _, answer = transport:request("GET", server.url("/echo"))
+    assert.equals("sinchnumbers-lua", cjson.decode(answer).headers["user-agent"])
+    _, _, answer = transport:request("GET", server.url("/echo"), { ["user-agent"] = "mine/1.0" })
+    assert.equals("mine/1.0", cjson.decode(answer).headers["user-agent"])
+    local named = core.transport{ user_agent = "app/2.0" }
+    _, _, answer = named:request("GET", server.url("/echo"))
+    assert.equals("app/2.0", cjson.decode(answer).headers["user-agent"])
+    named:close()
+    assert.has_error(function() core.transport{ user_agent = "a\r\nX-Injected: 1" } end)
+  end)
+
   it("keeps one connection alive for 50 requests", function()
     local connections = {}
     for i = 1, 50 do

@@ -13,6 +13,7 @@ packages="
   libcurl4-openssl-dev libssl-dev curl openssl
   lua-cjson lua-socket lua-busted lua-check lua-ldoc luarocks
   nginx libnginx-mod-http-lua
+  lua-curl
 "
 
 missing=""

@@ -45,18 +45,19 @@ local function memory_cache(clock)
   }
 end
 
-local function request_headers(authorization, user_agent, content_type)
+-- The User-Agent is the transport's business: libcurl and the cosocket
+-- transport each send the one they were made with.
+local function request_headers(authorization, content_type)
   return {
     ["Authorization"] = authorization,
     ["Accept"] = "application/json",
-    ["User-Agent"] = user_agent,
     ["Content-Type"] = content_type,
   }
 end
 
 -- options: mode ("oauth2" | "basic"), key_id, key_secret, auth_url,
 -- token_cache, clock, sleep(seconds) (to wait for another worker's token
--- request; without it there is no waiting, hence no lock), user_agent, and
+-- request; without it there is no waiting, hence no lock), and
 -- exchange(url, headers, body), which POSTs to the token endpoint under the
 -- client's retry policy and returns the decoded answer or nil, err.
 --
@@ -66,12 +67,11 @@ end
 --     used has expired (it is then dropped from the cache so the next
 --     headers() fetches a new one)
 function auth.new(options)
-  local user_agent = options.user_agent
   local basic = "Basic " .. core.base64(options.key_id .. ":" .. options.key_secret)
 
   if options.mode == "basic" then
-    local plain = request_headers(basic, user_agent)
-    local with_json = request_headers(basic, user_agent, "application/json")
+    local plain = request_headers(basic)
+    local with_json = request_headers(basic, "application/json")
     return {
       headers = function(with_body) return with_body and with_json or plain end,
       expired = function() return false end,
@@ -85,7 +85,7 @@ function auth.new(options)
   -- processes (or nginx workers) keeps tokens of different keys apart.
   local cache_key = "sinchnumbers:token:"
     .. core.hmac_sha1_hex(options.key_secret, auth_url .. "\n" .. options.key_id)
-  local token_request = request_headers(basic, user_agent, "application/x-www-form-urlencoded")
+  local token_request = request_headers(basic, "application/x-www-form-urlencoded")
 
   -- Header tables are built once per token and shared by every request that
   -- uses it; nothing changes them afterwards.
@@ -145,8 +145,8 @@ function auth.new(options)
     if token ~= current_token then
       current_token = token
       local authorization = "Bearer " .. token
-      plain = request_headers(authorization, user_agent)
-      with_json = request_headers(authorization, user_agent, "application/json")
+      plain = request_headers(authorization)
+      with_json = request_headers(authorization, "application/json")
     end
     return with_body and with_json or plain
   end

@@ -124,6 +124,7 @@ local function make_transport(kind, options)
     -- The pipeline reads answer headers only on failures (Retry-After,
     -- WWW-Authenticate): a 2xx gets an empty table, not a parsed one.
     success_headers = false,
+    user_agent = USER_AGENT,
   }
   if kind == "curl" then return require("sinchnumbers.core").transport(settings) end
   if kind == "ngx" then return require("sinchnumbers.transport.ngx").new(settings) end
@@ -254,7 +255,6 @@ function sinchnumbers.new(options)
     token_cache = settings.token_cache,
     clock = clock,
     sleep = client._sleep,
-    user_agent = USER_AGENT,
     exchange = function(url, headers, body)
       return pipeline.exchange_token(client, url, headers, body)
     end,
