@@ -33,6 +33,7 @@ typedef struct {
     size_t headers_given;               /* how many of its lines came from the caller's table */
     int headers_sends_body;             /* what the list was built for */
     int success_headers;                /* make the header table of a 2xx answer too */
+    int skipping_headers;               /* this block's are not wanted: a 2xx without success_headers */
     char *user_agent_line;              /* "User-Agent: ...", sent unless the caller gives one */
     buffer body, headers;
     size_t max_body_size;
@@ -100,8 +101,13 @@ static size_t on_header(char *data, size_t size, size_t count, void *userdata)
     size_t len = size * count;
 
     /* A new status line (after a 100 Continue, say) starts a new header block. */
-    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        const char *space = memchr(data, ' ', len);
         t->headers.len = 0;
+        t->skipping_headers = !t->success_headers && space && (size_t)(space - data) + 1 < len && space[1] == '2';
+    }
+    if (t->skipping_headers)
+        return len;
     if (len > MAX_HEADER_BYTES - t->headers.len) {
         t->too_large = HEADERS_TOO_LARGE;
         return 0;
@@ -521,6 +527,7 @@ static int transport_request(lua_State *L)
 
     t->body.len = t->headers.len = 0;
     t->too_large = WITHIN_CAPS;
+    t->skipping_headers = 0;
     t->error[0] = '\0';
     code = curl_easy_perform(easy);
     /* The POST body is the caller's string: libcurl must not keep a pointer to it. */

@@ -353,6 +353,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lua_State *L = fuzz_lua_open(&a);
     transport t;
     memset(&t, 0, sizeof t);
+    t.success_headers = 1; /* as core.transport makes it by default: every header block is kept */
     t.easy = easy;
     t.max_body_size = max_body;
 
