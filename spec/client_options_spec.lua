@@ -99,6 +99,15 @@ end)
 
 describe("sinchnumbers.from_env", function()
   local server
+  local stderr_path = os.tmpname()
+
+  -- What the last child wrote to stderr, for failure messages.
+  local function stderr_of_child()
+    local file = io.open(stderr_path)
+    local text = file and file:read("*a") or ""
+    if file then file:close() end
+    return "child's stderr: " .. text
+  end
 
   setup(function()
     server = helper.start_fake()
@@ -106,15 +115,18 @@ describe("sinchnumbers.from_env", function()
 
   teardown(function()
     server:stop()
+    os.remove(stderr_path)
   end)
 
-  -- Runs a Lua snippet in a child with the given environment; returns its output.
+  -- Runs a Lua snippet in a child with the given environment; returns what it
+  -- printed. Its stderr is kept apart (under make check-memory a sanitizer may
+  -- write there at the child's exit) and shown if the output is not as expected.
   local function run_with_env(env, code)
     local assignments = {}
     for name, value in pairs(env) do assignments[#assignments + 1] = name .. "='" .. value .. "'" end
     local command = table.concat(assignments, " ") .. " " .. helper.interpreter()
       .. " -e \"package.path='lua/?.lua;lua/?/init.lua;'..package.path;"
-      .. " package.cpath='" .. package.cpath:gsub("'", "") .. "'\" -e '" .. code .. "' 2>&1"
+      .. " package.cpath='" .. package.cpath:gsub("'", "") .. "'\" -e '" .. code .. "' 2>" .. stderr_path
     local pipe = assert(io.popen(command))
     local output = pipe:read("*a")
     pipe:close()
@@ -130,7 +142,8 @@ describe("sinchnumbers.from_env", function()
       local config = assert(client:get_callback_configuration())
       print(tostring(client), config.projectId)
     ]])
-    assert.equal("sinchnumbers client (project test-project, " .. server.url .. ")\ttest-project\n", output)
+    assert.equal("sinchnumbers client (project test-project, " .. server.url .. ")\ttest-project\n", output,
+      stderr_of_child())
   end)
 
   it("says which variable is missing", function()
@@ -138,7 +151,8 @@ describe("sinchnumbers.from_env", function()
       local client, err = require("sinchnumbers").from_env()
       print(client, err.kind, err.message)
     ]])
-    assert.matches("nil\tinvalid_argument\tsinchnumbers.from_env: SINCH_KEY_SECRET is not set", output, 1, true)
+    assert.matches("nil\tinvalid_argument\tsinchnumbers.from_env: SINCH_KEY_SECRET is not set", output, 1, true,
+      stderr_of_child())
   end)
 
   it("takes options on top", function()
@@ -146,6 +160,6 @@ describe("sinchnumbers.from_env", function()
       local client = assert(require("sinchnumbers").from_env { key_secret = "s", base_url = "http://127.0.0.1:9" })
       print(tostring(client))
     ]])
-    assert.equal("sinchnumbers client (project p, http://127.0.0.1:9)\n", output)
+    assert.equal("sinchnumbers client (project p, http://127.0.0.1:9)\n", output, stderr_of_child())
   end)
 end)
