@@ -4,6 +4,7 @@
 -- nginx, a handler in spec/openresty/cases.lua carries it out with cosockets,
 -- and the answer says what happened.
 local nginx = require "support.nginx"
+local addresses = require "support.addresses"
 local socket = require "socket"
 local cjson = require "cjson"
 
@@ -275,27 +276,17 @@ describe("the cosocket transport", function()
   end)
 
   it("gives up connecting after the connect timeout, and says nothing was sent", function()
-    -- A listener with a full backlog that never accepts: the kernel drops
-    -- further SYNs, so connecting hangs as it would to a dead host.
-    local listener = assert(socket.bind("127.0.0.1", 0, 0))
-    local _, port = listener:getsockname()
-    local fillers = {}
-    for i = 1, 4 do
-      fillers[i] = socket.tcp()
-      fillers[i]:settimeout(0.2)
-      fillers[i]:connect("127.0.0.1", port)
-    end
-    local result = one({ method = "POST", url = "http://127.0.0.1:" .. port .. "/", body = "{}",
+    local nowhere, close_listener = addresses.unaccepting_url()
+    local result = one({ method = "POST", url = nowhere .. "/", body = "{}",
                          opts = { connect_timeout = 0.5, timeout = 5 } })
-    for _, filler in ipairs(fillers) do filler:close() end
-    listener:close()
+    close_listener()
     assert.equals("timeout", result.err.kind)
     assert.is_false(result.err.sent)
     assert.is_true(result.elapsed >= 0.49 and result.elapsed < 1.0, "took " .. result.elapsed)
   end)
 
   it("reports a refused connection as a network error with nothing sent", function()
-    local result = one{ method = "POST", url = "http://127.0.0.1:" .. nginx.free_port() .. "/", body = "{}" }
+    local result = one{ method = "POST", url = addresses.refused_url() .. "/", body = "{}" }
     assert.equals("network", result.err.kind)
     assert.is_false(result.err.sent)
     assert.matches("refused", result.err.message)

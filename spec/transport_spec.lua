@@ -1,6 +1,7 @@
 -- The libcurl transport over real HTTP on loopback, against a real nginx.
 local core = require "sinchnumbers.core"
 local nginx = require "support.nginx"
+local addresses = require "support.addresses"
 local socket = require "socket"
 local cjson = require "cjson"
 
@@ -199,20 +200,10 @@ describe("core.transport", function()
   end)
 
   it("gives up connecting after the connect timeout, and says nothing was sent", function()
-    -- A listener with a full backlog that never accepts: the kernel drops
-    -- further SYNs, so connecting hangs as it would to a dead host.
-    local listener = assert(socket.bind("127.0.0.1", 0, 0))
-    local _, port = listener:getsockname()
-    local fillers = {}
-    for i = 1, 4 do
-      fillers[i] = socket.tcp()
-      fillers[i]:settimeout(0.2)
-      fillers[i]:connect("127.0.0.1", port)
-    end
-    local elapsed, status, err = elapsed_of(transport.request, transport, "POST", "http://127.0.0.1:" .. port .. "/",
+    local nowhere, close_listener = addresses.unaccepting_url()
+    local elapsed, status, err = elapsed_of(transport.request, transport, "POST", nowhere .. "/",
       nil, "{}", { connect_timeout = 0.5, timeout = 5 })
-    for _, filler in ipairs(fillers) do filler:close() end
-    listener:close()
+    close_listener()
     assert.is_nil(status)
     assert.equals("timeout", err.kind)
     assert.is_false(err.sent)
@@ -251,7 +242,7 @@ describe("core.transport", function()
   end)
 
   it("reports a refused connection as a network error with nothing sent", function()
-    local status, err = transport:request("POST", "http://127.0.0.1:" .. nginx.free_port() .. "/", nil, "{}")
+    local status, err = transport:request("POST", addresses.refused_url() .. "/", nil, "{}")
     assert.is_nil(status)
     assert.equals("network", err.kind)
     assert.is_false(err.sent)

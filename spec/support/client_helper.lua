@@ -2,6 +2,7 @@
 -- process under the same Lua that runs busted, and makes clients for it.
 local sinchnumbers = require "sinchnumbers"
 local fake = require "sinchnumbers.fake"
+local addresses = require "support.addresses"
 
 local helper = {}
 
@@ -60,33 +61,9 @@ function helper.token_requests(server)
   return found
 end
 
--- A URL on a port nothing listens on: connecting is refused at once.
-function helper.refused_url()
-  local socket = require "socket"
-  local port = assert(socket.bind("127.0.0.1", 0))
-  local _, free = port:getsockname()
-  port:close()
-  return "http://127.0.0.1:" .. free
-end
-
--- A URL where connecting hangs, as it does to a dead host: a listener with a
--- full backlog that never accepts, so the kernel drops further SYNs.
--- Returns the URL and a function that closes it all.
-function helper.unaccepting_url()
-  local socket = require "socket"
-  local listener = assert(socket.bind("127.0.0.1", 0, 0))
-  local _, port = listener:getsockname()
-  local fillers = {}
-  for i = 1, 4 do
-    fillers[i] = socket.tcp()
-    fillers[i]:settimeout(0.2)
-    fillers[i]:connect("127.0.0.1", port)
-  end
-  return "http://127.0.0.1:" .. port, function()
-    for _, filler in ipairs(fillers) do filler:close() end
-    listener:close()
-  end
-end
+-- Misbehaving loopback addresses (see support/addresses.lua).
+helper.refused_url = addresses.refused_url
+helper.unaccepting_url = addresses.unaccepting_url
 
 -- The path of the project's resources on the fake.
 function helper.path(rest)

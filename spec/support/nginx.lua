@@ -1,6 +1,7 @@
 -- Runs a real nginx with the Lua module for the specs: a temporary prefix,
 -- loopback only, started and stopped by its process id.
 local socket = require "socket"
+local addresses = require "support.addresses"
 
 local nginx = {}
 
@@ -40,13 +41,7 @@ local function running(pid)
   return stat ~= nil and not stat:match("^%d+ %b() Z")
 end
 
---- A port nothing listens on right now.
-function nginx.free_port()
-  local server = assert(socket.bind("127.0.0.1", 0))
-  local _, port = server:getsockname()
-  server:close()
-  return tonumber(port)
-end
+nginx.free_port = addresses.free_port
 
 function nginx.available()
   return run("command -v nginx") and read_file(MODULES .. "/ngx_http_lua_module.so") ~= nil
