@@ -164,6 +164,24 @@ describe("sinchnumbers-fake", function()
       assert.truthy(output:find("status=2", 1, true))
     end)
 
+    it("exits by itself once the process that spawned it is gone, without stop()", function()
+      local interpreter = rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+")
+      local script = string.format([[
+        package.path, package.cpath = %q, %q
+        local spawned = require("sinchnumbers.fake").spawn()
+        io.write(spawned.pid, "\n")
+        error("the script fails before it calls stop()")]], package.path, package.cpath)
+      local pipe = io.popen(interpreter .. " -e '" .. script:gsub("'", "'\\''") .. "' 2>/dev/null")
+      local pid = assert(tonumber(pipe:read("*a"):match("^(%d+)\n")), "the child did not spawn a fake")
+      pipe:close()
+      local process = require "sinchnumbers.fake.process"
+      local deadline = socket.gettime() + 5
+      while process.alive(pid) and socket.gettime() < deadline do socket.sleep(0.05) end
+      local running = process.alive(pid)
+      if running then os.execute("kill " .. pid) end
+      assert.is_false(running, "the fake outlived the script that spawned it")
+    end)
+
     it("can be embedded and stepped in this process", function()
       local embedded = assert(fake.new({ port = 0, project_id = "embedded" }))
       local connection = assert(socket.connect("127.0.0.1", port_of(embedded:url())))

@@ -6,7 +6,8 @@
 -- errors the way Sinch does; and can be told to misbehave through its
 -- control paths under `/_fake/`. It listens on 127.0.0.1 only and speaks
 -- plain HTTP. The wire behaviour and the control paths are described in
--- doc/fake-server.md; `bin/sinchnumbers-fake` runs it from the shell.
+-- doc/fake-server.md; the `sinchnumbers-fake` command (`sinchnumbers.fake.cli`)
+-- runs it from the shell.
 -- @module sinchnumbers.fake
 -- @usage
 -- local fake = require "sinchnumbers.fake"
@@ -180,8 +181,12 @@ end
 
 --- Starts a fake in a background process under the same Lua (by default),
 -- waits until it listens (at most 5 s) and returns a `Handle` that drives it.
--- Stop it with `Handle:stop` (in a busted `teardown`, say). In a checkout it
--- runs `bin/sinchnumbers-fake`; installed, `sinchnumbers-fake` from `PATH`.
+-- Stop it with `Handle:stop` (in a busted `teardown`, say); if this process
+-- ends first (an error before `stop`, say), the server notices within half a
+-- second and exits too. It runs the module `sinchnumbers.fake.cli` from the
+-- tree this module was loaded from (a checkout, a LuaRocks tree, `make
+-- install`), with this process's `package.path` and `package.cpath`; never a
+-- script from `PATH`.
 -- @tparam[opt] table options as `DEFAULTS`, and `lua`: the interpreter to run it
 -- (default: the one running this code)
 -- @treturn Handle

@@ -1,5 +1,7 @@
---- fake.spawn: runs bin/sinchnumbers-fake in a background process and drives
--- its control paths over HTTP (luasocket's socket.http), for test suites.
+--- fake.spawn: runs the sinchnumbers-fake command (sinchnumbers.fake.cli) in a
+-- background process and drives its control paths over HTTP (luasocket's
+-- socket.http), for test suites. The server exits by itself once the process
+-- that spawned it is gone.
 --
 --   local h = fake.spawn{ token_ttl = 2 }   -- waits until it listens
 --   h.url, h.pid
@@ -12,6 +14,7 @@ local socket = require "socket"
 local socket_http = require "socket.http"
 local ltn12 = require "ltn12"
 local json = require "sinchnumbers.fake.json"
+local process = require "sinchnumbers.fake.process"
 
 local spawn = {}
 
@@ -43,14 +46,9 @@ local function read_file(path)
   return text
 end
 
-local function file_exists(path)
-  local file = io.open(path, "rb")
-  if file then file:close() end
-  return file ~= nil
-end
-
 -- The directory that holds sinchnumbers/ (the repo's lua/, or an installed tree),
--- as an absolute path ending in "/".
+-- as an absolute path ending in "/": the child loads the fake from where this
+-- process loaded it.
 local function module_tree()
   local source = debug.getinfo(1, "S").source
   local tree = source:match("^@(.-)sinchnumbers[/\\]fake[/\\]spawn%.lua$") or ""
@@ -61,15 +59,6 @@ local function module_tree()
   return tree
 end
 
--- In a checkout the script is bin/ beside lua/; installed, it is on PATH.
-local function find_script(tree)
-  local in_checkout = tree .. "../bin/sinchnumbers-fake"
-  if file_exists(in_checkout) then return in_checkout end
-  local on_path = read_command("command -v sinchnumbers-fake 2>/dev/null"):gsub("%s+$", "")
-  if on_path ~= "" then return on_path end
-  error("sinchnumbers.fake.spawn: cannot find bin/sinchnumbers-fake or sinchnumbers-fake on PATH", 3)
-end
-
 -- The interpreter running this code, so the child speaks the same Lua.
 local function default_interpreter()
   local name = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
@@ -77,15 +66,29 @@ local function default_interpreter()
   return "lua"
 end
 
-local function process_alive(pid)
-  local stat = io.open("/proc/" .. pid .. "/stat", "r")
-  if stat then
-    local line = stat:read("*l") or ""
-    stat:close()
-    return not line:match("^%d+ %b() Z") -- a zombie has exited already
+-- This process's id: the parent of the shell that io.popen starts.
+local own_pid
+local function parent_pid()
+  own_pid = own_pid or read_command("echo $PPID"):match("%d+")
+  return own_pid
+end
+
+-- The Lua chunk the child runs with `-e`: the fake's modules from `tree`, the
+-- rest (luasocket, lua-cjson) from this process's paths when the child runs
+-- the same interpreter (another Lua keeps its own, as its C modules differ),
+-- then the command with `arguments`. Never a script found on PATH: LuaRocks
+-- installs that as a shell wrapper, which no Lua can run.
+local function child_chunk(tree, same_interpreter, arguments)
+  local fake_path = tree .. "?.lua;" .. tree .. "?/init.lua;"
+  local quoted = {}
+  for i, argument in ipairs(arguments) do quoted[i] = string.format("%q", argument) end
+  local paths
+  if same_interpreter then
+    paths = string.format("package.path = %q; package.cpath = %q;", fake_path .. package.path, package.cpath)
+  else
+    paths = string.format("package.path = %q .. package.path;", fake_path)
   end
-  local result = os.execute("kill -0 " .. pid .. " 2>/dev/null")
-  return result == true or result == 0
+  return paths .. " require('sinchnumbers.fake.cli').main{ " .. table.concat(quoted, ", ") .. " }"
 end
 
 --- What `spawn` returns: a running fake in another process, and helpers
@@ -105,7 +108,7 @@ function Handle:stop()
   self.stopped = true
   os.execute("kill " .. self.pid .. " 2>/dev/null")
   local deadline = socket.gettime() + STOP_TIMEOUT
-  while process_alive(self.pid) and socket.gettime() < deadline do socket.sleep(0.01) end
+  while process.alive(self.pid) and socket.gettime() < deadline do socket.sleep(0.01) end
   os.remove(self.output_path)
 end
 
@@ -173,26 +176,25 @@ function Handle:send_event(spec) return self:control("POST", "/_fake/events", sp
 
 -- options: lua (interpreter), port, seed, token_ttl, project_id, key_id,
 -- key_secret, hmac_secret. Returns a handle once the server listens; raises if
--- it does not start within a few seconds.
+-- it does not start within a few seconds. The server exits by itself once
+-- this process is gone (--parent-pid).
 function spawn.start(options)
   options = options or {}
   for name in pairs(options) do
     if not FLAGS[name] and name ~= "lua" then error("sinchnumbers.fake.spawn: unknown option " .. tostring(name), 2) end
   end
-  local tree = module_tree()
-  local script = find_script(tree)
-  local arguments = { shell_quote(options.lua or default_interpreter()), shell_quote(script) }
+  local interpreter = default_interpreter()
+  local arguments = { "--parent-pid=" .. parent_pid() }
   for name, flag in pairs(FLAGS) do
-    if options[name] ~= nil then
-      arguments[#arguments + 1] = flag .. "=" .. shell_quote(options[name])
-    end
+    if options[name] ~= nil then arguments[#arguments + 1] = flag .. "=" .. tostring(options[name]) end
   end
+  local chunk = child_chunk(module_tree(), options.lua == nil or options.lua == interpreter, arguments)
   local output_path = os.tmpname()
   -- The child's stdout goes to a file: a pipe left open would tie its life to ours.
-  local command = string.format("LUA_PATH=%s %s </dev/null >%s 2>&1 & echo $!",
-    shell_quote(tree .. "?.lua;" .. tree .. "?/init.lua;;"), table.concat(arguments, " "), shell_quote(output_path))
+  local command = string.format("%s -e %s </dev/null >%s 2>&1 & echo $!",
+    shell_quote(options.lua or interpreter), shell_quote(chunk), shell_quote(output_path))
   local pid = read_command(command):match("%d+")
-  if not pid then error("sinchnumbers.fake.spawn: could not start " .. script, 2) end
+  if not pid then error("sinchnumbers.fake.spawn: could not start " .. (options.lua or interpreter), 2) end
   local handle = setmetatable({ pid = tonumber(pid), output_path = output_path }, Handle)
   local deadline = socket.gettime() + STARTUP_TIMEOUT
   repeat
@@ -201,7 +203,7 @@ function spawn.start(options)
       handle.url = url
       return handle
     end
-    if not process_alive(handle.pid) then break end
+    if not process.alive(handle.pid) then break end
     socket.sleep(0.02)
   until socket.gettime() > deadline
   local output = handle:output()
