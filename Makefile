@@ -5,6 +5,7 @@
 #   make test                 install what is missing, build for every Lua, run everything
 #   make demo                 the quickstart against the bundled fake server
 #   make install              PREFIX=/usr/local DESTDIR=
+#   make dist                 the release tarball, rockspec and .src.rock in build/dist/
 
 LUA_VERSION ?= 5.4
 PREFIX      ?= /usr/local
@@ -41,7 +42,7 @@ HEADERS   := $(wildcard csrc/*.h)
 BUILD     ?= build/$(LUA_VERSION)
 CORE      := $(BUILD)/sinchnumbers/core.so
 
-.PHONY: all build build-all deps test check-compilers check-memory check-symbols check-rockspec lint demo docs examples fuzz bench \
+.PHONY: all build build-all deps test check-compilers check-memory check-symbols check-rockspec lint demo docs dist examples fuzz bench \
         install uninstall clean
 all: build
 build: $(CORE)
@@ -128,7 +129,12 @@ uninstall:
 clean:
 	rm -rf build docs
 
-# The rockspec must list every Lua module, and `luarocks make` must give a
-# tree that loads under 5.4 and under LuaJIT (LuaRocks' 5.1).
+# The release of the version in lua/sinchnumbers/init.lua, in build/dist/: the
+# tarball, the release rockspec and the .src.rock (see tools/dist.sh).
+dist:
+	@sh tools/dist.sh
+
+# Every way to install (luarocks make, make install, make dist and the .src.rock)
+# gives a tree where the library loads and fake.spawn works, under 5.4 and LuaJIT.
 check-rockspec:
 	@sh tools/check-rockspec.sh

@@ -1,6 +1,8 @@
 rockspec_format = "3.0"
 package = "sinchnumbers"
 version = "scm-1"
+-- For a checkout (`luarocks make`), which never fetches the source. `make dist`
+-- writes the release rockspec and .src.rock, with the tarball as their source.
 source = {
    url = "git+file:///sinchnumbers",
 }
@@ -20,9 +22,12 @@ Runs on Lua 5.1 to 5.4 and LuaJIT. See README.md.
    license = "MIT",
    labels = { "sinch", "telephony", "api", "openresty" },
 }
+-- luasocket is for the fake server (sinchnumbers.fake), which ships in this
+-- rock until it gets one of its own; the client itself needs only lua-cjson.
 dependencies = {
    "lua >= 5.1",
    "lua-cjson",
+   "luasocket",
 }
 -- Only the libraries are declared: LuaRocks 3.8 does not search Debian's
 -- multiarch include folder, where curl/curl.h lives, but the compiler does.
@@ -69,4 +74,10 @@ build = {
    install = {
       bin = { ["sinchnumbers-fake"] = "bin/sinchnumbers-fake" },
    },
+}
+-- `luarocks test` runs busted with the "luarocks" run of .busted: the core that
+-- `luarocks make` installed, under the Lua that LuaRocks runs busted with.
+test = {
+   type = "busted",
+   flags = { "--run=luarocks" },
 }
