@@ -55,8 +55,12 @@ $(CORE): $(SOURCES) $(HEADERS) Makefile
 # Every Lua that is installed here, with LuaJIT's interpreter called luajit.
 INSTALLED_LUAS = $(foreach v,$(ALL_LUAS),$(if $(shell command -v $(LUA_BIN_$(v)) 2>/dev/null),$(v)))
 
+# The Debian packages each target needs (tools/deps.sh has the lists); a plain
+# `make deps` installs everything make test needs.
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh test
+deps-%:
+	@sh tools/deps.sh $*
 
 build-all:
 	@for v in $(INSTALLED_LUAS); do $(MAKE) --no-print-directory -s LUA_VERSION=$$v build || exit 1; done
@@ -75,13 +79,13 @@ check-symbols: build
 lint:
 	luacheck --no-color -q lua spec examples bin bench
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory build-all check-compilers check-symbols
 	@LUAS="$(INSTALLED_LUAS)" FUZZ_SECONDS=$(FUZZ_SECONDS_CI) sh tools/run-tests.sh
 
 # The client's cost on top of the network, next to raw libcurl and a
 # hand-written luacurl client: prints the table, writes bench/RESULTS.md.
-bench: deps
+bench: deps-bench
 	@$(MAKE) --no-print-directory -s LUA_VERSION=5.4 build
 	@$(MAKE) --no-print-directory -s LUA_VERSION=luajit build
 	@$(MAKE) --no-print-directory -s LUA_VERSION=5.1 build
@@ -101,17 +105,17 @@ check-memory: build
 # What the specs and examples find: this tree's Lua modules and the core just built.
 RUN_PATHS = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 
-demo: deps build
+demo: deps-demo build
 	@$(RUN_PATHS) $(LUA) examples/quickstart.lua
 
 # The API reference as HTML in docs/ (generated, not committed), from
 # config.ld, doc/api/*.luadoc and the doc comments; an LDoc warning fails it.
-docs: deps
+docs: deps-docs
 	@mkdir -p build && ldoc --fatalwarnings . > build/ldoc.log 2>&1 || { cat build/ldoc.log; exit 1; }
 	@echo "docs: API reference in docs/index.html"
 
 # Every example against a fake server of its own; see tools/run-examples.sh.
-examples: deps build
+examples: deps-demo build
 	@LUA=$(LUA) BUILD=$(BUILD) sh tools/run-examples.sh
 
 install: build
