@@ -43,6 +43,13 @@ describe("errors", function()
       assert.is_nil(line:find("\n", 1, true))
     end)
 
+    it("joins with .. on either side as its one line", function()
+      local _, err = client:get_active_number(PHONE)
+      assert.equal("lookup failed: " .. tostring(err), "lookup failed: " .. err)
+      assert.equal(tostring(err) .. " (giving up)", err .. " (giving up)")
+      assert.equal(tostring(err) .. tostring(err), err .. err)
+    end)
+
     it("400 from the service is http, with the field violations in details", function()
       server:script { path = "availableNumbers", status = 400, body = { error = {
         code = 400, message = "Invalid argument", status = "INVALID_ARGUMENT",

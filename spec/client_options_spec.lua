@@ -54,6 +54,8 @@ describe("sinchnumbers.new", function()
     { "max_retries fractional", with { max_retries = 1.5 }, "max_retries must be an integer" },
     { "transport unknown name", with { transport = "http" }, 'transport must be "curl", "ngx", or an object' },
     { "transport without request", with { transport = {} }, "request(method, url, headers, body, opts)" },
+    { "transport ngx outside nginx", with { transport = "ngx" },
+      'transport "ngx" (cosockets) works only inside nginx' },
     { "token_cache without set", with { token_cache = { get = function() end } }, "get(key) and set(key, value, ttl)" },
     { "sleep not a function", with { sleep = 1 }, "sleep must be a function" },
   }

@@ -249,6 +249,19 @@ describe("bad input", function()
     end)
   end
 
+  it("works through a table that inherits from the client; a call without the colon is still refused", function()
+    local wrapper = setmetatable({}, { __index = client })
+    local twice = setmetatable({}, { __index = wrapper })
+    for _, object in ipairs { wrapper, twice } do
+      local regions, err = object:list_available_regions()
+      assert.is_nil(err)
+      assert.is_table(regions.availableRegions)
+    end
+    server:clear_requests()
+    local _, err = wrapper.list_available_regions()
+    check_error(err, "call it as client:list_available_regions(params), with a colon")
+  end)
+
   it("never echoes a value given for hmacSecret", function()
     local _, err = client:update_callback_configuration { hmacSecret = { "top-secret-value" } }
     assert.equal("invalid_argument", err.kind)

@@ -35,6 +35,11 @@ function Error.__tostring(err)
   return line
 end
 
+-- So that `"rent failed: " .. err` (and `err .. "!"`) read like tostring(err).
+function Error.__concat(left, right)
+  return tostring(left) .. tostring(right)
+end
+
 -- `fields` (optional) is taken over as the error object itself.
 function errors.new(kind, message, fields)
   local err = fields or {}

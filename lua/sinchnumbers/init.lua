@@ -180,13 +180,29 @@ local function argument_names(endpoint)
   return table.concat(names, ", ")
 end
 
+-- Longer __index chains than this are not followed (nor are loops).
+local MAX_INHERITANCE = 100
+
+-- The client that `value` is, or inherits from through __index tables
+-- (`setmetatable({}, { __index = client })`); nil for anything else, such as
+-- the phone number of `client.get_active_number(phone)`, called without the colon.
+local function client_behind(value)
+  for _ = 1, MAX_INHERITANCE do
+    if type(value) ~= "table" then return nil end
+    local meta = getmetatable(value)
+    if meta == Client then return value end
+    value = type(meta) == "table" and rawget(meta, "__index") or nil
+  end
+end
+
 -- One client method from one endpoint entry: check the arguments, build the
 -- request, run it through the pipeline.
 local function endpoint_method(endpoint)
   local name, takes_path_value = endpoint.name, endpoint.path_placeholder ~= nil
   local usage = name .. "(" .. argument_names(endpoint) .. ")"
-  return function(self, first, second, third)
-    if getmetatable(self) ~= Client then
+  return function(object, first, second, third)
+    local self = client_behind(object)
+    if not self then
       return nil, errors.invalid_argument("call it as client:" .. usage .. ", with a colon")
     end
     local path_value, input, extra = nil, first, second
@@ -233,6 +249,10 @@ function sinchnumbers.new(options)
   for name, value in pairs(options) do settings[name] = value end
 
   local kind = transport_kind(settings.transport)
+  if kind == "ngx" and not require("sinchnumbers.transport.ngx").inside_nginx() then
+    return nil, errors.invalid_argument('sinchnumbers.new: transport "ngx" (cosockets) works only inside nginx'
+      .. ' with its Lua module (OpenResty); elsewhere use "curl", or leave transport out to pick one', "transport")
+  end
   local base_url = settings.base_url:gsub("/+$", "")
   local clock = default_clock()
   local client = setmetatable({

@@ -65,7 +65,10 @@ function _M.usable()
     and COSOCKET_PHASES[ngx.get_phase()] == true
 end
 
-local function inside_nginx()
+--- True when running inside nginx with its Lua module, in any phase: where
+-- `new` can make a transport (to be used in a phase where `usable` is true).
+-- @treturn boolean
+function _M.inside_nginx()
   return type(ngx) == "table" and type(ngx.socket) == "table" and type(ngx.get_phase) == "function"
 end
 
@@ -107,7 +110,7 @@ end
 function _M.new(options)
   options = options or {}
   if type(options) ~= "table" then error("options must be a table", 2) end
-  if not inside_nginx() then
+  if not _M.inside_nginx() then
     error("the cosocket transport runs only inside nginx with the Lua module (OpenResty)", 2)
   end
   if options.ca_file ~= nil then
