@@ -66,9 +66,9 @@ local function default_interpreter()
   return "lua"
 end
 
--- This process's id: the parent of the shell that io.popen starts.
+-- This process's id (the fake's parent): the parent of the shell that io.popen starts.
 local own_pid
-local function parent_pid()
+local function this_process_id()
   own_pid = own_pid or read_command("echo $PPID"):match("%d+")
   return own_pid
 end
@@ -184,7 +184,7 @@ function spawn.start(options)
     if not FLAGS[name] and name ~= "lua" then error("sinchnumbers.fake.spawn: unknown option " .. tostring(name), 2) end
   end
   local interpreter = default_interpreter()
-  local arguments = { "--parent-pid=" .. parent_pid() }
+  local arguments = { "--parent-pid=" .. this_process_id() }
   for name, flag in pairs(FLAGS) do
     if options[name] ~= nil then arguments[#arguments + 1] = flag .. "=" .. tostring(options[name]) end
   end
