@@ -136,20 +136,25 @@ describe("a hostile server", function()
     end
   end)
 
-  it("bytes that come after a complete answer never become the next answer", function()
-    local evil = json_answer('{"availableRegions":[{"regionCode":"EVIL"}]}')
-    local server = hostile.start {
-      { path = "/callbackConfiguration", answer = json_answer('{"projectId":"test-project"}'), later = evil },
-      { path = "/availableRegions", answer = json_answer('{"availableRegions":[{"regionCode":"US"}]}') },
-    }
-    servers[#servers + 1] = server
-    local client = client_of(server)
-    assert.equal("test-project", assert(client:get_callback_configuration()).projectId)
-    socket.sleep(0.2) -- the extra bytes are on the kept-alive connection now
-    local regions = assert(client:list_available_regions())
-    assert.equal("US", regions.availableRegions[1].regionCode)
-    assert.equal(1, count(server, "GET", "/availableRegions"))
-  end)
+  for _, arriving in ipairs { "with the answer", "50 ms after it" } do
+    it("bytes after a complete answer, " .. arriving .. ", never become the next answer", function()
+      local answer = json_answer('{"projectId":"test-project"}')
+      local evil = json_answer('{"availableRegions":[{"regionCode":"EVIL"}]}')
+      local first = { path = "/callbackConfiguration", answer = answer .. evil }
+      if arriving ~= "with the answer" then first.answer, first.later = answer, evil end
+      local server = hostile.start {
+        first,
+        { path = "/availableRegions", answer = json_answer('{"availableRegions":[{"regionCode":"US"}]}') },
+      }
+      servers[#servers + 1] = server
+      local client = client_of(server)
+      assert.equal("test-project", assert(client:get_callback_configuration()).projectId)
+      socket.sleep(0.2) -- the extra bytes are on the kept-alive connection now
+      local regions = assert(client:list_available_regions())
+      assert.equal("US", regions.availableRegions[1].regionCode)
+      assert.equal(1, count(server, "GET", "/availableRegions"))
+    end)
+  end
 
   it("a URL over the limit (a 2 MiB pageToken) is invalid_argument, and nothing is sent", function()
     local server = renting_server(json_answer("{}"))
