@@ -7,9 +7,12 @@
 #include "transport.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define TRANSPORT_METATABLE "sinchnumbers.transport"
 #define DEFAULT_TIMEOUT_MS 30000L
@@ -20,11 +23,22 @@
 #define MAX_HEADER_BYTES (256u * 1024u)
 /* A buffer larger than this after a request is given back, not kept. */
 #define KEEP_BUFFER_BYTES (256u * 1024u)
+/* Connections libcurl keeps open per handle, and the sockets we watch:
+ * room for all of them, plus one being opened and a second address family. */
+#define MAX_KEPT_CONNECTIONS 5L
+#define MAX_SOCKETS 8
 
 typedef struct {
     char *data;
     size_t len, cap;
 } buffer;
+
+/* A socket libcurl opened through us, and whether its connection last
+ * carried HTTP/1 (where bytes can arrive between answers). */
+typedef struct {
+    curl_socket_t fd;
+    int http1;
+} watched_socket;
 
 typedef struct {
     CURL *easy;                      /* NULL once closed */
@@ -38,7 +52,12 @@ typedef struct {
     buffer body, headers;
     size_t max_body_size;
     long timeout_ms, connect_timeout_ms;
-    enum { WITHIN_CAPS, BODY_TOO_LARGE, HEADERS_TOO_LARGE } too_large; /* set when a cap stops the transfer */
+    /* Set when a cap stops the transfer: ours, or libcurl's for one header line. */
+    enum { WITHIN_CAPS, BODY_TOO_LARGE, HEADERS_TOO_LARGE, HEADER_LINE_TOO_LARGE } too_large;
+    size_t header_bytes;                /* of this header block, kept or not */
+    int head_done;                      /* the blank line after the answer's headers came */
+    watched_socket sockets[MAX_SOCKETS];
+    int socket_count;
     char error[CURL_ERROR_SIZE];
 } transport;
 
@@ -103,16 +122,84 @@ static size_t on_header(char *data, size_t size, size_t count, void *userdata)
     /* A new status line (after a 100 Continue, say) starts a new header block. */
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         const char *space = memchr(data, ' ', len);
-        t->headers.len = 0;
+        t->headers.len = t->header_bytes = 0;
+        t->head_done = 0;
         t->skipping_headers = !t->success_headers && space && (size_t)(space - data) + 1 < len && space[1] == '2';
     }
-    if (t->skipping_headers)
-        return len;
-    if (len > MAX_HEADER_BYTES - t->headers.len) {
+    /* Counted even when not kept: the cap is about what the server sends. */
+    if (len > MAX_HEADER_BYTES - t->header_bytes) {
         t->too_large = HEADERS_TOO_LARGE;
         return 0;
     }
+    t->header_bytes += len;
+    if ((len == 2 && data[0] == '\r') || (len == 1 && data[0] == '\n'))
+        t->head_done = 1;
+    if (t->skipping_headers)
+        return len;
     return buffer_append(&t->headers, data, len) ? len : 0;
+}
+
+/*
+ * libcurl opens and closes every socket through these two, so that the
+ * transport knows the sockets of the connections it keeps.
+ */
+static curl_socket_t open_socket(void *userdata, curlsocktype purpose, struct curl_sockaddr *address)
+{
+    transport *t = userdata;
+    curl_socket_t fd;
+
+    (void)purpose;
+    /* Never more than libcurl keeps (MAX_KEPT_CONNECTIONS) and the ones it opens. */
+    if (t->socket_count == MAX_SOCKETS)
+        return CURL_SOCKET_BAD;
+    fd = socket(address->family, address->socktype, address->protocol);
+    if (fd != CURL_SOCKET_BAD) {
+        t->sockets[t->socket_count].fd = fd;
+        t->sockets[t->socket_count].http1 = 0;
+        t->socket_count++;
+    }
+    return fd;
+}
+
+static int close_socket(void *userdata, curl_socket_t fd)
+{
+    transport *t = userdata;
+    for (int i = 0; i < t->socket_count; i++) {
+        if (t->sockets[i].fd == fd) {
+            t->sockets[i] = t->sockets[--t->socket_count];
+            break;
+        }
+    }
+    return close(fd);
+}
+
+/* Remembers whether the connection the last request used speaks HTTP/1. */
+static void note_connection_version(transport *t)
+{
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    long version = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_ACTIVESOCKET, &fd);
+    curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+    for (int i = 0; i < t->socket_count; i++)
+        if (t->sockets[i].fd == fd)
+            t->sockets[i].http1 = version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1;
+}
+
+/*
+ * An idle HTTP/1 connection has nothing to say between answers. Bytes
+ * waiting on one mean the server framed its last answer otherwise than we
+ * read it (more after a Content-Length body, say): reused, those bytes
+ * would be read as the next request's answer. Such a connection is shut
+ * down here, so that libcurl finds it dead, closes it and opens another.
+ * (An end of stream waiting is a connection the server closed: the same.)
+ */
+static void drop_connections_with_pending_input(transport *t)
+{
+    for (int i = 0; i < t->socket_count; i++) {
+        struct pollfd waiting = { .fd = t->sockets[i].fd, .events = POLLIN };
+        if (t->sockets[i].http1 && poll(&waiting, 1, 0) > 0)
+            shutdown(t->sockets[i].fd, SHUT_RDWR);
+    }
 }
 
 /* --- response headers ----------------------------------------------------- */
@@ -238,7 +325,13 @@ static void push_headers(lua_State *L, const buffer *raw)
 
 /* --- errors --------------------------------------------------------------- */
 
-static const char *error_kind(const transport *t, CURLcode code)
+/*
+ * What went wrong decides the kind only together with whether the request
+ * left: the same CURLcode means "bad URL" before sending and "an answer
+ * libcurl could not read" (a garbled status line, HTTP/0.9, status 000)
+ * after, when the server may well have acted on it.
+ */
+static const char *error_kind(const transport *t, CURLcode code, int sent)
 {
     if (t->too_large || code == CURLE_FILESIZE_EXCEEDED)
         return "too_large";
@@ -247,7 +340,7 @@ static const char *error_kind(const transport *t, CURLcode code)
         return "timeout";
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
-        return "invalid_argument";
+        return sent ? "network" : "invalid_argument";
     default:
         return "network";
     }
@@ -261,14 +354,23 @@ static const char *error_kind(const transport *t, CURLcode code)
 static int push_error(lua_State *L, transport *t, CURLcode code)
 {
     long request_size = 0;
+    int sent;
     curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_size);
+    sent = request_size > 0;
+    /* libcurl holds one header line in a buffer of CURL_MAX_HTTP_HEADER
+     * bytes and calls a longer one "Out of memory". */
+    if (code == CURLE_OUT_OF_MEMORY && sent && !t->head_done)
+        t->too_large = HEADER_LINE_TOO_LARGE;
 
     lua_pushnil(L);
     lua_createtable(L, 0, 4);
-    lua_pushstring(L, error_kind(t, code));
+    lua_pushstring(L, error_kind(t, code, sent));
     lua_setfield(L, -2, "kind");
     if (t->too_large == HEADERS_TOO_LARGE)
         lua_pushfstring(L, "response headers larger than the limit of %d bytes", (int)MAX_HEADER_BYTES);
+    else if (t->too_large == HEADER_LINE_TOO_LARGE)
+        lua_pushfstring(L, "a response header line longer than libcurl's limit of %d bytes",
+                        (int)CURL_MAX_HTTP_HEADER);
     else if (t->too_large || code == CURLE_FILESIZE_EXCEEDED)
         lua_pushfstring(L, "response larger than the limit of %d bytes",
                         (int)(t->max_body_size > 0x7fffffff ? 0x7fffffff : t->max_body_size));
@@ -277,7 +379,7 @@ static int push_error(lua_State *L, transport *t, CURLcode code)
     lua_setfield(L, -2, "message");
     lua_pushinteger(L, (lua_Integer)code);
     lua_setfield(L, -2, "curl_code");
-    lua_pushboolean(L, request_size > 0);
+    lua_pushboolean(L, sent);
     lua_setfield(L, -2, "sent");
     return 2;
 }
@@ -471,6 +573,16 @@ static const char *set_request_headers(lua_State *L, transport *t, int idx, int 
     return NULL;
 }
 
+/* Forgets the previous answer: what the callbacks fill in starts empty. */
+static void start_answer(transport *t)
+{
+    t->body.len = t->headers.len = t->header_bytes = 0;
+    t->too_large = WITHIN_CAPS;
+    t->skipping_headers = 0;
+    t->head_done = 0;
+    t->error[0] = '\0';
+}
+
 /* t:request(method, url, headers, body, options) -> status, headers, body | nil, err */
 static int transport_request(lua_State *L)
 {
@@ -525,11 +637,10 @@ static int transport_request(lua_State *L)
     curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT,
                      (long)!(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0));
 
-    t->body.len = t->headers.len = 0;
-    t->too_large = WITHIN_CAPS;
-    t->skipping_headers = 0;
-    t->error[0] = '\0';
+    start_answer(t);
+    drop_connections_with_pending_input(t);
     code = curl_easy_perform(easy);
+    note_connection_version(t);
     /* The POST body is the caller's string: libcurl must not keep a pointer to it. */
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, NULL);
 
@@ -618,6 +729,11 @@ static void configure_handle(lua_State *L, transport *t, int options)
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, t);
+    curl_easy_setopt(easy, CURLOPT_MAXCONNECTS, MAX_KEPT_CONNECTIONS);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);

@@ -525,6 +525,20 @@ describe("fault matrix", function()
       assert.equal(1, count(server, "POST", ":rent"))
     end)
 
+    it("a token endpoint failing during a rent: no rent, no check, and the error says nothing was sent", function()
+      local phone_number = number_to_rent()
+      local fresh = new_client() -- no token yet
+      server:script { path = "/oauth2/token", status = 500, count = 5 }
+      local _, err = fresh:rent_number(phone_number)
+      assert.equal("auth", err.kind)
+      assert.is_false(err.sent)
+      assert.is_nil(err.rented)
+      assert.matches("could not get an access token; nothing was sent: HTTP 500", err.message)
+      assert.equal(1, #helper.token_requests(server), "one token exchange: none for a confirmation")
+      assert.equal(0, count(server, "POST", ":rent"))
+      assert.equal(0, count(server, "GET", "/activeNumbers/"))
+    end)
+
     it("rent_any_number answered 503 or timing out is not retried", function()
       assert(client:list_available_regions())
       clear_logs()

@@ -290,4 +290,22 @@ describe("on_request", function()
     assert.matches("hook broke on attempt 2", output)
     assert.equal(2, #helper.api_requests(server))
   end)
+
+  it("raising an error object whose __tostring raises breaks nothing either", function()
+    local code = ([[
+      local sinchnumbers = require "sinchnumbers"
+      local nasty = setmetatable({}, { __tostring = function() error("tostring broke") end })
+      local client = assert(sinchnumbers.new{ project_id = "test-project", key_id = "test-key-id",
+        key_secret = "test-key-secret", auth = "basic", base_url = %q,
+        on_request = function() error(nasty) end })
+      local ok, regions, err = pcall(client.list_available_regions, client)
+      print(ok and regions and "call succeeded" or "call failed: " .. tostring(ok and err or regions))
+    ]]):format(server.url)
+    local command = helper.interpreter() .. " -e \"package.path='lua/?.lua;lua/?/init.lua;'..package.path;"
+      .. " package.cpath='" .. package.cpath:gsub("'", "") .. "'\" -e '" .. code .. "' 2>&1"
+    local output = read_command(command)
+    assert.matches("call succeeded", output)
+    assert.matches("the on_request hook raised an error %(ignored%): %(an error value that cannot be shown as text%)",
+      output)
+  end)
 end)

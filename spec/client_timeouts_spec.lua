@@ -5,6 +5,7 @@
 --
 -- Both timeouts bound each HTTP request, that is each attempt: a call that
 -- is retried can take (max_retries + 1) times as long, plus the waits.
+-- `deadline` bounds the whole call: token, tries, waits and confirmation.
 local helper = require "support.client_helper"
 local socket = require "socket"
 
@@ -107,6 +108,53 @@ describe("timeouts", function()
       assert.equal("timeout", err.kind)
       assert.equal(url .. "/oauth2/token", err.url)
       assert_within(elapsed, "connecting for the token call")
+    end)
+  end)
+
+  describe("deadline", function()
+    it("bounds a whole call: the token request and the try share it", function()
+      local client = helper.client(server, { timeout = 5, max_retries = 0, deadline = LIMIT })
+      server:script { path = "/oauth2/token", delay = 0.3 }
+      server:script { path = "availableRegions", delay = 0.3 }
+      local elapsed, result, err = timed(client.list_available_regions, client)
+      assert.is_nil(result, "0.6 s of answers within a deadline of 0.5 s")
+      assert.equal("timeout", err.kind)
+      assert.matches("cut short by the call's deadline of 0.5 s", err.message)
+      assert_within(elapsed, "the call")
+    end)
+
+    it("bounds a rent and its confirmation, and the error says what is known", function()
+      local client = helper.client(server, { timeout = 5, max_retries = 0, deadline = LIMIT })
+      local phone_number = helper.available_number(client)
+      server:clear_requests()
+      server:script { path = ":rent", delay = 2 }
+      local elapsed, result, err = timed(client.rent_number, client, phone_number)
+      assert.is_nil(result)
+      assert.equal("timeout", err.kind)
+      assert.is_nil(err.rented)
+      assert.matches("whether " .. phone_number:gsub("%+", "%%+") .. " was rented is unknown", err.message)
+      assert.matches("deadline of 0.5 s ran out before the request was sent%): call get_active_number", err.message)
+      assert_within(elapsed, "the rent")
+      assert.equal(1, #helper.api_requests(server))
+    end)
+
+    it("does not wait past it: the error comes back at once", function()
+      local waits, sleep = helper.sleep_recorder()
+      local client = helper.client(server, { auth = "basic", deadline = 2, sleep = sleep })
+      server:script { path = "availableRegions", status = 503, headers = { ["Retry-After"] = "5" } }
+      local _, err = client:list_available_regions()
+      assert.equal(503, err.status)
+      assert.matches("not tried again: the call's deadline of 2 s would pass first", err.message)
+      assert.same({}, waits)
+    end)
+
+    it("is checked like timeout: seconds above 0", function()
+      local sinchnumbers = require "sinchnumbers"
+      local none, err = sinchnumbers.new { project_id = "p", key_id = "k", key_secret = "s", deadline = 0 }
+      assert.is_nil(none)
+      assert.equal("deadline", err.field)
+      assert.matches("deadline must be a number of seconds above 0 %(got 0%)", err.message)
+      assert(sinchnumbers.new { project_id = "p", key_id = "k", key_secret = "s", deadline = 0.25 })
     end)
   end)
 end)

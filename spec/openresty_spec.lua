@@ -5,6 +5,7 @@
 -- and the answer says what happened.
 local nginx = require "support.nginx"
 local addresses = require "support.addresses"
+local hostile = require "support.hostile"
 local socket = require "socket"
 local cjson = require "cjson"
 
@@ -233,6 +234,7 @@ describe("the cosocket transport", function()
     assert.equals(999999, #results[3].body)
     assert.equals(string.rep("x", 1000000), results[4].body)
     assert.equals("too_large", results[5].err.kind, "a header block over 256 KiB")
+    assert.equals("response headers larger than the limit of 262144 bytes", results[5].err.message)
   end)
 
   it("gives up after the total timeout, in fractions of a second, and works afterwards", function()
@@ -366,6 +368,8 @@ end)
 
 local CLIENT_SERVER = [[
   lua_socket_log_errors off;
+  # Plans with long arguments stay in memory, where the handler reads them.
+  client_body_buffer_size 1m;
   lua_shared_dict sinch_tokens 1m;
   ${early}
   server {
@@ -517,6 +521,33 @@ describe("the client inside nginx", function()
     local own = drive(one_worker, "/client", { options = client_options{ transport = "counting" }, calls = calls })
     assert.is_nil(own.calls[2].err)
     assert.equals(3, own.transport_requests, "a token and two calls")
+  end)
+
+  it("takes a rent whose answer has headers over the cap as unclear, and refuses an overlong URL", function()
+    local phone = "+12065550100"
+    local active_number = ('{"phoneNumber":"%s"}'):format(phone)
+    local server = hostile.start {
+      { method = "GET", path = "/activeNumbers/",
+        answer = ("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"):format(#active_number, active_number) },
+      { answer = "HTTP/1.1 200 OK\r\n" .. ("X-Filler: " .. ("f"):rep(1000) .. "\r\n"):rep(300)
+        .. "Content-Length: 2\r\n\r\n{}", close = true },
+    }
+    local options = { project_id = "test-project", key_id = "k", key_secret = "s", auth = "basic",
+      base_url = server.url, transport = "ngx" }
+    local ok, answer = pcall(drive, one_worker, "/client", { options = options, calls = {
+      { method = "rent_number", args = { phone } },
+      { method = "list_active_numbers", args = { { pageToken = ("t"):rep(100 * 1024) } } },
+    } })
+    local requests = server:requests()
+    server:stop()
+    assert(ok, answer)
+    local rent, listing = answer.calls[1].err, answer.calls[2].err
+    assert.equals("too_large", rent.kind)
+    assert.matches("response headers larger than the limit of 262144 bytes", rent.message)
+    assert.matches("it was rented", rent.message)
+    assert.equals("invalid_argument", listing.kind)
+    assert.matches("above the limit of 65536", listing.message)
+    assert.equals(2, #requests, "a rent and its check, and no listing")
   end)
 
   it("picks libcurl in init_by_lua and cosockets in a timer", function()

@@ -15,6 +15,8 @@
 local core = require "sinchnumbers.core"
 local errors = require "sinchnumbers.errors"
 
+local find = string.find
+
 local auth = {}
 
 -- Fetch a new token this long before the old one expires.
@@ -58,11 +60,12 @@ end
 -- options: mode ("oauth2" | "basic"), key_id, key_secret, auth_url,
 -- token_cache, clock, sleep(seconds) (to wait for another worker's token
 -- request; without it there is no waiting, hence no lock), and
--- exchange(url, headers, body), which POSTs to the token endpoint under the
--- client's retry policy and returns the decoded answer or nil, err.
+-- exchange(url, headers, body, ends_at), which POSTs to the token endpoint
+-- under the client's retry policy, within the deadline of the call that
+-- needs the token (ends_at, if any), and returns the decoded answer or nil, err.
 --
 -- The object's methods:
---   headers(with_body) -> the header table for an API request, or nil, err
+--   headers(with_body, ends_at) -> the header table for an API request, or nil, err
 --   expired(answer_headers, used_headers) -> true when a 401 says the token
 --     used has expired (it is then dropped from the cache so the next
 --     headers() fetches a new one)
@@ -91,13 +94,19 @@ function auth.new(options)
   -- uses it; nothing changes them afterwards.
   local current_token, plain, with_json
 
-  local function fetch_token()
-    local answer, err = exchange(auth_url, token_request, TOKEN_REQUEST_BODY)
+  local function fetch_token(ends_at)
+    local answer, err = exchange(auth_url, token_request, TOKEN_REQUEST_BODY, ends_at)
     if not answer then return nil, err end
     local token, lifetime = answer.access_token, tonumber(answer.expires_in) or DEFAULT_LIFETIME
     if type(token) ~= "string" or token == "" then
       return nil, errors.new("auth", "the token endpoint answered without an access_token",
         { method = "POST", url = auth_url })
+    end
+    -- It goes into a header line, where a CR or LF would split the request:
+    -- refused here, and not cached for its lifetime.
+    if find(token, "[%c ]") then
+      return nil, errors.new("auth", "the token endpoint answered with an access_token that cannot be sent"
+        .. " in a header (it holds a control character or a space)", { method = "POST", url = auth_url })
     end
     local ttl = lifetime - REFRESH_MARGIN
     if ttl <= 0 then ttl = lifetime / 2 end
@@ -112,20 +121,20 @@ function auth.new(options)
   -- until the token is there, or take the lock themselves once it is free
   -- again (its holder failed). A cache without add() is ours alone.
   local lock_key = cache_key .. ":lock"
-  local function shared_token()
-    if not (cache.add and sleep) then return fetch_token() end
+  local function shared_token(ends_at)
+    if not (cache.add and sleep) then return fetch_token(ends_at) end
     local pause, give_up_at = LOCK_FIRST_PAUSE, clock() + LOCK_TTL
     while true do
       local locked, problem = cache:add(lock_key, true, LOCK_TTL)
       if locked then
         local token = cache:get(cache_key)
         local err
-        if not token then token, err = fetch_token() end
+        if not token then token, err = fetch_token(ends_at) end
         cache:set(lock_key, nil)
         return token, err
       end
       -- "exists" is another holder; anything else (a full dict) means no lock.
-      if problem ~= "exists" or clock() >= give_up_at then return fetch_token() end
+      if problem ~= "exists" or clock() >= give_up_at then return fetch_token(ends_at) end
       sleep(pause)
       pause = math.min(pause * 2, LOCK_LONGEST_PAUSE)
       local token = cache:get(cache_key)
@@ -133,11 +142,11 @@ function auth.new(options)
     end
   end
 
-  local function headers(with_body)
+  local function headers(with_body, ends_at)
     local token = cache:get(cache_key)
     if not token then
       local err
-      token, err = shared_token()
+      token, err = shared_token(ends_at)
       if not token then return nil, err end
     end
     -- Compare the token itself: "Bearer " .. token on every call would build

@@ -82,6 +82,8 @@ local OPTIONS = validate.compile {
     url_option("auth_url"),
     seconds_option("timeout"),
     seconds_option("connect_timeout"),
+    -- Seconds for a whole call: token, tries, waits and confirmation.
+    seconds_option("deadline"),
     { name = "max_retries", type = "integer", min = 0, max = 10 },
     { name = "max_body_size", type = "integer", min = 1, max = 1024 * 1024 * 1024,
       expect = "a number of bytes from 1 to 1 GiB" },
@@ -264,7 +266,8 @@ function sinchnumbers.new(options)
     _sleep = settings.sleep or default_sleep(kind),
     _clock = clock,
     _on_request = settings.on_request,
-    _precise_clock = settings.on_request and precise_clock(clock),
+    _deadline = settings.deadline,
+    _precise_clock = (settings.on_request or settings.deadline) and precise_clock(clock),
     _url_prefixes = request.url_prefixes(endpoints, base_url, settings.project_id),
   }, Client)
   client._auth = auth.new {
@@ -275,8 +278,8 @@ function sinchnumbers.new(options)
     token_cache = settings.token_cache,
     clock = clock,
     sleep = client._sleep,
-    exchange = function(url, headers, body)
-      return pipeline.exchange_token(client, url, headers, body)
+    exchange = function(url, headers, body, ends_at)
+      return pipeline.exchange_token(client, url, headers, body, ends_at)
     end,
   }
   return client

@@ -5,15 +5,19 @@
 -- It is transport-agnostic: everything goes through client._transport.
 --
 -- The client fields it uses: _transport, _timeouts, _max_retries, _sleep,
--- _clock, _auth (see auth.lua), and _on_request with _precise_clock when
--- the caller asked to hear about every attempt.
+-- _clock, _auth (see auth.lua), _url_prefixes, _on_request when the caller
+-- asked to hear about every attempt, _deadline when a call has a time
+-- limit of its own, and _precise_clock for either.
 
 local calendar = require "sinchnumbers.calendar"
+local endpoints = require "sinchnumbers.endpoints"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
+local request = require "sinchnumbers.request"
 
 local null = json.null
 local floor, min = math.floor, math.min
+local byte, find, gsub, sub = string.byte, string.find, string.gsub, string.sub
 
 local pipeline = {}
 
@@ -28,6 +32,20 @@ local BACKOFF_BASE, BACKOFF_CAP = 0.5, 8
 local RETRY_AFTER_CEILING = 30
 
 local NO_HEADERS = {}
+
+-- libcurl builds a request head in a buffer of 1 MiB and calls a longer one
+-- "Out of memory" once it has tried; servers refuse far shorter ones. A URL
+-- longer than this is refused before it goes to any transport.
+local MAX_URL_BYTES = 64 * 1024
+
+-- A try needs at least this long (a transport's timeout is whole milliseconds).
+local SHORTEST_TRY = 0.001
+
+-- How much of an answer body an error message quotes.
+local QUOTED_BYTES = 200
+
+local ENDPOINT_BY_NAME = {}
+for _, endpoint in ipairs(endpoints) do ENDPOINT_BY_NAME[endpoint.name] = endpoint end
 
 local KIND_BY_STATUS = { [401] = "auth", [403] = "auth", [404] = "not_found", [429] = "rate_limited" }
 
@@ -84,6 +102,36 @@ local function present(value)
   return value
 end
 
+-- "authorization" -> "[Aa][Uu]...": Lua patterns have no case-blind match.
+local function caseless(word)
+  return (gsub(word, "%a", function(letter) return "[" .. letter:upper() .. letter:lower() .. "]" end))
+end
+
+-- A server that echoes the request (a proxy's error page, a debugging
+-- endpoint) would put our credentials into err.message. The values of these
+-- fields are blanked, in headers, JSON and forms alike, and so are
+-- credentials after "Bearer" or "Basic" anywhere (long enough to be one:
+-- "Basic authentication is rate-limited" stays as it is).
+local CREDENTIAL_FIELDS, CREDENTIAL_SCHEMES = {}, {}
+for _, name in ipairs { "authorization", "access_token", "client_secret", "key_secret", "hmacsecret" } do
+  CREDENTIAL_FIELDS[#CREDENTIAL_FIELDS + 1] = "(" .. caseless(name) .. "[\"']?%s*[:=]%s*)[^\r\n&,}]+"
+end
+for _, scheme in ipairs { "bearer", "basic" } do
+  CREDENTIAL_SCHEMES[#CREDENTIAL_SCHEMES + 1] = "(" .. caseless(scheme) .. "%s+)([%w%-._~+/]+=*)"
+end
+local SHORTEST_CREDENTIAL = 16
+
+local function blank_credential(scheme, value)
+  if #value >= SHORTEST_CREDENTIAL then return scheme .. "[redacted]" end
+end
+
+-- Text from an answer, fit to be quoted in an error message.
+local function quoted(text)
+  for _, pattern in ipairs(CREDENTIAL_FIELDS) do text = gsub(text, pattern, "%1[redacted]") end
+  for _, pattern in ipairs(CREDENTIAL_SCHEMES) do text = gsub(text, pattern, blank_credential) end
+  return text
+end
+
 -- An answer that is not 2xx, as an error object. The body may be Sinch's
 -- {"error":{code,message,status,details}}, the token endpoint's
 -- {"error":"...","error_description":"..."}, or anything else.
@@ -108,17 +156,19 @@ local function answer_failure(client, status, headers, body, idempotent, from_to
     local description = present(decoded.error_description)
     message = description and problem .. ": " .. tostring(description) or problem
   end
-  if type(message) ~= "string" then
-    message = body ~= "" and body:sub(1, 200) or "(empty body)"
+  if type(message) == "string" then
+    message = quoted(message)
+  elseif body == "" then
+    message = "(empty body)"
+  else
+    -- Redacted before it is cut, so that no cut leaves half a secret behind.
+    message = sub(quoted(sub(body, 1, 2 * QUOTED_BYTES)), 1, QUOTED_BYTES)
   end
   message = "HTTP " .. status .. " " .. message
   local kind = KIND_BY_STATUS[status] or "http"
-  if from_token_endpoint then
-    -- Whatever went wrong there, the caller's problem is authentication,
-    -- unless the token endpoint only asked us to slow down.
-    if kind ~= "rate_limited" then kind = "auth" end
-    message = "could not get an access token: " .. message
-  end
+  -- Whatever went wrong at the token endpoint, the caller's problem is
+  -- authentication, unless it only asked us to slow down.
+  if from_token_endpoint and kind ~= "rate_limited" then kind = "auth" end
   return errors.new(kind, message, failure)
 end
 
@@ -147,10 +197,12 @@ local function retry_delay(client, failure, retries_done)
 end
 
 -- Did the request perhaps take effect although we got no clear answer?
--- (A 5xx, a 2xx we could not read, or a transport failure after sending.)
+-- (A 5xx, a 2xx we could not read, or any transport failure after sending:
+-- an answer that timed out, was garbled or was too large to read alike.)
 local function outcome_unclear(failure)
+  if failure.sent == false then return false end
   if failure.status then return failure.status >= 500 or failure.kind == "decode" end
-  return failure.sent ~= false and RETRYABLE_TRANSPORT_KIND[failure.kind] ~= nil
+  return true
 end
 
 -- The request headers as on_request sees them: the credentials blanked out.
@@ -164,8 +216,11 @@ end
 
 -- A failing hook must not fail the call it watches (nor hide its result):
 -- its error is logged, to nginx's error log or to stderr, and the call goes on.
+-- The error value is the hook's own, so even turning it into text may raise.
 local function hook_failed(problem)
-  local message = "sinchnumbers: the on_request hook raised an error (ignored): " .. tostring(problem)
+  local described, text = pcall(tostring, problem)
+  if not (described and type(text) == "string") then text = "(an error value that cannot be shown as text)" end
+  local message = "sinchnumbers: the on_request hook raised an error (ignored): " .. text
   local ngx = rawget(_G, "ngx")
   if ngx and ngx.log and ngx.ERR then
     ngx.log(ngx.ERR, message)
@@ -187,35 +242,77 @@ local function report(client, method, url, headers, started, attempt, status, fa
   if not ok then hook_failed(problem) end
 end
 
+-- Every endpoint answers a JSON object; an array or a string decodes to
+-- a Lua value too, so the first character tells them apart.
 local function decode_answer(status, body)
-  if body == "" then return {} end
   local decoded, problem = json.decode(body)
-  if type(decoded) == "table" then return decoded end
+  if type(decoded) == "table" and (byte(body) == 123 or find(body, "^%s*{")) then return decoded end
+  local message
+  if body == "" then
+    message = "the answer is empty, where a JSON object was expected"
+  elseif decoded == nil then
+    message = "the answer is not valid JSON: " .. tostring(problem)
+  else
+    message = "the answer is JSON but not an object"
+  end
   -- Not retried: an answer did arrive, and would most likely be the same.
-  return nil, errors.new("decode", decoded == nil
-    and "the answer is not valid JSON: " .. tostring(problem)
-    or "the answer is JSON but not an object", { status = status, retryable = false })
+  return nil, errors.new("decode", message, { status = status, retryable = false })
+end
+
+-- The token endpoint failed, so the request itself never went out: the
+-- caller needs to know that first (and no confirmation is needed). A copy,
+-- since the token's error may be handed to more than one call.
+local function without_token(failure, attempts)
+  local fields = {}
+  for name, value in pairs(failure) do fields[name] = value end
+  fields.sent = false
+  return errors.new(failure.kind, "could not get an access token; "
+    .. (attempts == 1 and "nothing was sent: " or "the request was not sent again: ") .. failure.message, fields)
+end
+
+local function deadline_words(client)
+  return "the call's deadline of " .. client._deadline .. " s"
+end
+
+-- The timeouts of one try: the client's, or less when the call's deadline
+-- is nearer. Returns nil when no time is left for a try.
+local function try_timeouts(client, ends_at)
+  local timeouts = client._timeouts
+  if not ends_at then return timeouts end
+  local left = ends_at - client._precise_clock()
+  if left < SHORTEST_TRY then return nil end
+  if left >= timeouts.timeout and left >= timeouts.connect_timeout then return timeouts end
+  return { timeout = min(timeouts.timeout, left), connect_timeout = min(timeouts.connect_timeout, left), cut = true }
 end
 
 -- Sends one request, trying again as the policy allows, and returns the
 -- decoded JSON object of a 2xx answer, or nil, err.
 -- `token_headers` is given for the token endpoint itself (no bearer token
--- to add, no refresh on 401).
-local function exchange(client, method, url, body, idempotent, token_headers)
+-- to add, no refresh on 401). `ends_at` is the call's deadline, if any, on
+-- the client's _precise_clock.
+local function exchange(client, method, url, body, idempotent, token_headers, ends_at)
   local attempts, retries, refreshed, unclear_before = 0, 0, false, false
   local on_request = client._on_request
   while true do
     attempts = attempts + 1
     local headers, failure = token_headers, nil
     if not headers then
-      headers, failure = client._auth.headers(body ~= nil)
-      if not headers then return nil, failure end
+      headers, failure = client._auth.headers(body ~= nil, ends_at)
+      if not headers then return nil, without_token(failure, attempts) end
+    end
+    local timeouts = try_timeouts(client, ends_at)
+    if not timeouts then
+      return nil, errors.new("timeout", deadline_words(client) .. " ran out before the request was sent",
+        { sent = false, retryable = false, method = method, url = url, attempts = attempts })
     end
     local started = on_request and client._precise_clock()
     local status, answer_headers, answer_body =
-      client._transport:request(method, url, headers, body, client._timeouts)
+      client._transport:request(method, url, headers, body, timeouts)
     if not status then
       failure = transport_failure(answer_headers, idempotent)
+      if timeouts.cut and failure.kind == "timeout" then
+        failure.message = failure.message .. " (cut short by " .. deadline_words(client) .. ")"
+      end
     else
       -- A user's transport may leave these out for an empty answer.
       answer_headers, answer_body = answer_headers or NO_HEADERS, answer_body or ""
@@ -248,6 +345,10 @@ local function exchange(client, method, url, body, idempotent, token_headers)
     if failure then
       local delay = retry_delay(client, failure, retries)
       if not delay then return nil, failure end
+      if ends_at and client._precise_clock() + delay + SHORTEST_TRY >= ends_at then
+        failure.message = failure.message .. "; not tried again: " .. deadline_words(client) .. " would pass first"
+        return nil, failure
+      end
       unclear_before = unclear_before or outcome_unclear(failure)
       retries = retries + 1
       client._sleep(delay)
@@ -255,21 +356,25 @@ local function exchange(client, method, url, body, idempotent, token_headers)
   end
 end
 
--- For the token endpoint (auth.lua): same retries, token endpoint errors.
-function pipeline.exchange_token(client, url, headers, body)
-  return exchange(client, "POST", url, body, true, headers)
+-- For the token endpoint (auth.lua): same retries, token endpoint errors,
+-- within the deadline of the call that needs the token.
+function pipeline.exchange_token(client, url, headers, body, ends_at)
+  return exchange(client, "POST", url, body, true, headers, ends_at)
 end
 
 -- After an unclear failure of a call that must not be repeated blindly,
 -- ask the service once whether it took effect, and say so in the error.
-local function confirm(client, endpoint, path_value, failure)
+-- The question is part of the call, so it has what is left of its deadline.
+local function confirm(client, endpoint, path_value, failure, ends_at)
   local check = endpoint.confirm_with
   if not check then
     failure.message = failure.message .. "; " .. endpoint.name
       .. " may or may not have taken effect: look with list_active_numbers before trying again"
     return
   end
-  local found, check_failure = client[check](client, path_value)
+  local check_endpoint = ENDPOINT_BY_NAME[check]
+  local url = request.build(check_endpoint, client._url_prefixes[check], path_value)
+  local found, check_failure = pipeline.call(client, check_endpoint, url, nil, path_value, ends_at)
   if found then
     failure.rented = true
     failure.message = failure.message .. "; but " .. check .. " shows " .. path_value
@@ -286,11 +391,17 @@ local function confirm(client, endpoint, path_value, failure)
 end
 
 -- Runs one endpoint call: url and body are built and checked already.
-function pipeline.call(client, endpoint, url, body, path_value)
-  local result, failure = exchange(client, endpoint.method, url, body, endpoint.idempotent)
+-- `ends_at` is given for a call made on behalf of another (the confirmation).
+function pipeline.call(client, endpoint, url, body, path_value, ends_at)
+  if #url > MAX_URL_BYTES then
+    return nil, errors.invalid_argument(("%s: the URL would be %d bytes long, above the limit of %d"
+      .. " (is a parameter such as pageToken far too long?)"):format(endpoint.name, #url, MAX_URL_BYTES))
+  end
+  if not ends_at and client._deadline then ends_at = client._precise_clock() + client._deadline end
+  local result, failure = exchange(client, endpoint.method, url, body, endpoint.idempotent, nil, ends_at)
   if result then return result end
   if not endpoint.idempotent and outcome_unclear(failure) then
-    confirm(client, endpoint, path_value, failure)
+    confirm(client, endpoint, path_value, failure, ends_at)
   end
   return nil, failure
 end

@@ -313,9 +313,10 @@ local function read_head(reader)
   local head_bytes = 0
   local function next_line()
     local line, err = reader:line(MAX_HEADER_BYTES - head_bytes)
+    if err == "too_large" then return nil, "headers_too_large" end
     if not line then return nil, err end
     head_bytes = head_bytes + #line + 2
-    if head_bytes > MAX_HEADER_BYTES then return nil, "too_large" end
+    if head_bytes > MAX_HEADER_BYTES then return nil, "headers_too_large" end
     return line
   end
 
@@ -456,10 +457,12 @@ end
 
 -- The error for a failed send or read. Besides the socket's own reasons,
 -- "deadline" (the whole request ran out of time), "read_timeout",
--- "send_timeout" and "too_large".
+-- "send_timeout", "too_large" (the body) and "headers_too_large".
 local function exchange_failure(self, reason, where, timeout, sock)
   if reason == "too_large" then
     return failure("too_large", ("response larger than the limit of %d bytes"):format(self.max_body_size), true)
+  elseif reason == "headers_too_large" then
+    return failure("too_large", ("response headers larger than the limit of %d bytes"):format(MAX_HEADER_BYTES), true)
   elseif reason == "deadline" then
     return failure("timeout", ("no complete answer from %s within %g s"):format(where, timeout), true)
   elseif reason == "read_timeout" then
