@@ -103,11 +103,14 @@ RUN_PATHS = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 demo: deps build
 	@$(RUN_PATHS) $(LUA) examples/quickstart.lua
 
-# The API reference as HTML in docs/ (generated, not committed), from
-# config.ld, doc/api/*.luadoc and the doc comments; an LDoc warning fails it.
+# The API reference and the guide as HTML in docs/ (generated, not
+# committed), from config.ld, doc/api/*.luadoc, the doc comments and the
+# Markdown pages; an LDoc warning or a broken link between the pages fails it.
 docs: deps
-	@mkdir -p build && ldoc --fatalwarnings . > build/ldoc.log 2>&1 || { cat build/ldoc.log; exit 1; }
-	@echo "docs: API reference in docs/index.html"
+	@rm -rf docs && mkdir -p build
+	@LUA_PATH='tools/?.lua;;' ldoc --fatalwarnings . > build/ldoc.log 2>&1 || { cat build/ldoc.log; exit 1; }
+	@lua5.4 tools/check-links.lua $$(find docs -name '*.html' | sort)
+	@echo "docs: API reference and guide in docs/index.html"
 
 # Every example against a fake server of its own; see tools/run-examples.sh.
 examples: deps build

@@ -11,7 +11,7 @@ packages="
   lua5.1 lua5.2 lua5.3 lua5.4 luajit2
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit2-5.1-dev
   libcurl4-openssl-dev libssl-dev curl openssl
-  lua-cjson lua-socket lua-busted lua-check lua-ldoc luarocks
+  lua-cjson lua-socket lua-busted lua-check lua-ldoc lua-discount luarocks
   nginx libnginx-mod-http-lua
   lua-curl
 "
