@@ -72,7 +72,7 @@ check-symbols: build
 	 echo "exports: $$(nm -D --defined-only $(CORE) | awk '$$2 ~ /^[A-Z]$$/ {print $$3}' | tr '\n' ' ')"
 
 lint:
-	luacheck --no-color -q lua spec examples bin bench
+	luacheck --no-color -q lua spec examples bin bench tools
 
 test: deps
 	@$(MAKE) --no-print-directory build-all check-compilers check-symbols
