@@ -55,15 +55,16 @@ describe("bench/summary.lua", function()
     assert(ok, output)
     assert.equals("", output)
 
-    local one_missed, changed = met:gsub("(| get: CPU per call vs raw libcurl | Lua 5%.4 | [^\n]*| )ok |", "%1**missed** |")
+    local one_missed, changed = met:gsub("(| get: CPU per call vs raw libcurl | Lua 5%.4 | [^\n]*| )ok |",
+      "%1**missed** |")
     assert.equals(1, changed)
     write(folder .. "/missed.md", one_missed)
     local status
     ok, output, status = summary(folder .. "/missed.md")
     assert.is_false(ok)
     assert.equals(1, status)
-    assert.matches("^bench: missed target: get: CPU per call vs raw libcurl under Lua 5%.4: [%d.]+× %(limit ≤ 1%.25×%)\n$",
-      output)
+    assert.matches("^bench: missed target: get: CPU per call vs raw libcurl under Lua 5%.4: "
+      .. "[%d.]+× %(limit ≤ 1%.25×%)\n$", output)
   end)
 
   it("refuses a README without the markers, saying what to add", function()

@@ -114,7 +114,8 @@ function nginx.start(options)
   for name, value in pairs(options.env or {}) do
     environment = environment .. name .. "=" .. shell.quote(value) .. " "
   end
-  local ok, output = shell.run(("%snginx -p %s -c %s/nginx.conf -e %s/error.log"):format(environment, prefix, prefix, prefix))
+  local ok, output = shell.run(("%snginx -p %s -c %s/nginx.conf -e %s/error.log")
+    :format(environment, prefix, prefix, prefix))
   if not ok then
     error("nginx did not start: " .. output .. (read_file(prefix .. "/error.log") or ""))
   end
