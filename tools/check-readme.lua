@@ -111,13 +111,14 @@ local function shell_script(commands)
 end
 
 -- A copy of the checkout as `make demo` and `make test` leave it: the
--- sources and the C core built for each Lua.
+-- sources and the C core built for each Lua, in a folder only its owner can
+-- read, like a checkout under /root.
 local function fresh_copy()
   local _, folder = run("mktemp -d /tmp/sinchnumbers-readme.XXXXXX")
   folder = folder:match("%S+")
   local ok, output = run(("tar -c --exclude=./.git --exclude=./build --exclude=./docs . | tar -x -C %s"
-    .. " && mkdir -p %s/build && for v in 5.1 5.2 5.3 5.4 luajit; do"
-    .. " if [ -d build/$v ]; then cp -Rp build/$v %s/build/; fi; done"):format(folder, folder, folder))
+    .. " && chmod 700 %s && mkdir -p %s/build && for v in 5.1 5.2 5.3 5.4 luajit; do"
+    .. " if [ -d build/$v ]; then cp -Rp build/$v %s/build/; fi; done"):format(folder, folder, folder, folder))
   assert(ok, "cannot copy the checkout: " .. output)
   return folder
 end
