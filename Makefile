@@ -109,6 +109,7 @@ demo: deps build
 docs: deps
 	@rm -rf docs && mkdir -p build
 	@LUA_PATH='tools/?.lua;;' ldoc --fatalwarnings . > build/ldoc.log 2>&1 || { cat build/ldoc.log; exit 1; }
+	@! grep '^format: ' build/ldoc.log || { echo "docs: no Markdown processor (lua-discount): make deps"; exit 1; }
 	@lua5.4 tools/check-links.lua $$(find docs -name '*.html' | sort)
 	@echo "docs: API reference and guide in docs/index.html"
 
