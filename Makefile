@@ -77,7 +77,7 @@ check-symbols: build
 	 echo "exports: $$(nm -D --defined-only $(CORE) | awk '$$2 ~ /^[A-Z]$$/ {print $$3}' | tr '\n' ' ')"
 
 lint:
-	luacheck --no-color -q lua spec examples bin bench
+	luacheck --no-color -q lua spec examples bin bench tools
 
 test: deps-test
 	@$(MAKE) --no-print-directory build-all check-compilers check-symbols
@@ -108,11 +108,15 @@ RUN_PATHS = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 demo: deps-demo build
 	@$(RUN_PATHS) $(LUA) examples/quickstart.lua
 
-# The API reference as HTML in docs/ (generated, not committed), from
-# config.ld, doc/api/*.luadoc and the doc comments; an LDoc warning fails it.
+# The API reference and the guide as HTML in docs/ (generated, not
+# committed), from config.ld, doc/api/*.luadoc, the doc comments and the
+# Markdown pages; an LDoc warning or a broken link between the pages fails it.
 docs: deps-docs
-	@mkdir -p build && ldoc --fatalwarnings . > build/ldoc.log 2>&1 || { cat build/ldoc.log; exit 1; }
-	@echo "docs: API reference in docs/index.html"
+	@rm -rf docs && mkdir -p build
+	@LUA_PATH='tools/?.lua;;' ldoc --fatalwarnings . > build/ldoc.log 2>&1 || { cat build/ldoc.log; exit 1; }
+	@! grep '^format: ' build/ldoc.log || { echo "docs: no Markdown processor (lua-discount): make deps"; exit 1; }
+	@lua5.4 tools/check-links.lua $$(find docs -name '*.html' | sort)
+	@echo "docs: API reference and guide in docs/index.html"
 
 # Every example against a fake server of its own; see tools/run-examples.sh.
 examples: deps-demo build

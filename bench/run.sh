@@ -5,7 +5,8 @@
 #   (b) sinchnumbers (bench/client.lua) under Lua 5.4, LuaJIT and 5.1;
 #   (c) the same calls by hand with luacurl + lua-cjson (bench/handwritten.lua)
 #       where luacurl loads (LuaJIT and 5.1).
-# Writes bench/RESULTS.md (bench/report.lua) and prints it.
+# Writes bench/RESULTS.md (bench/report.lua) and prints it, writes the
+# README's table from it, and fails if a target was missed (bench/summary.lua).
 #
 # The timing is for a shared machine: many short rounds, and the programs
 # taking turns. Pass 0 runs each program once for BENCH_MEMORY_ROUNDS (25)
@@ -166,3 +167,7 @@ echo "seconds	$(( $(date +%s) - started ))" >> "$prefix/machine.tsv"
 lua5.4 bench/report.lua "$results" "$prefix/machine.tsv" > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"
+# The README's table from this run (not from a trial run written elsewhere),
+# and a failure naming each missed target.
+if [ "$OUT" = bench/RESULTS.md ]; then readme=README.md; else readme=""; fi
+lua5.4 bench/summary.lua "$OUT" $readme

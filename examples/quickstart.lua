@@ -14,7 +14,8 @@ local REGION, TYPE = os.getenv("SINCH_REGION") or "US", "LOCAL"
 local client, fake_server
 if os.getenv("SINCH_PROJECT_ID") and os.getenv("SINCH_KEY_ID") and os.getenv("SINCH_KEY_SECRET") then
   client = assert(sinchnumbers.from_env())
-  print("Using the Sinch service: " .. tostring(client))
+  -- The fake too, when SINCH_NUMBERS_URL points at it (make examples).
+  print("Using the credentials and URLs from SINCH_*: " .. tostring(client))
 else
   -- The fake runs in its own process, under the interpreter running us.
   fake_server = require("sinchnumbers.fake").spawn { lua = arg and arg[-1] or "lua" }

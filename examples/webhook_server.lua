@@ -3,6 +3,8 @@
 --
 --   SINCH_HMAC_SECRET=... lua5.4 examples/webhook_server.lua [port [host]]
 --
+-- (in a checkout, with its modules on the paths: LUA_PATH='lua/?.lua;lua/?/init.lua;;'
+-- LUA_CPATH='build/5.4/?.so;;').
 -- Listens on host (default 127.0.0.1) and port (default 0: a free one) and
 -- prints "listening on http://host:port/"; give Sinch that URL (behind your
 -- TLS proxy) as a number's callbackUrl, and the same secret as the project's

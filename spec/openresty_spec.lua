@@ -6,6 +6,7 @@
 local nginx = require "support.nginx"
 local addresses = require "support.addresses"
 local hostile = require "support.hostile"
+local shell = require "support.shell"
 local socket = require "socket"
 local cjson = require "cjson"
 
@@ -556,20 +557,30 @@ describe("the client inside nginx", function()
     assert.same({ phase = "timer", cosockets = true, regions = 4 }, early.timer)
   end)
 
-  it("runs examples/openresty as written, against the fake", function()
+  it("runs examples/openresty as written from a folder only root can read, against the fake", function()
     local file = assert(io.open("examples/openresty/nginx.conf"))
     local config = file:read("*a")
     file:close()
-    -- The example runs with -p <the repository>; here its files go to a
-    -- temporary prefix and it listens on a free port.
-    local root = os.getenv("PWD")
-    config = config:gsub("%$prefix/", root .. "/"):gsub("build/openresty/", "${prefix}/")
-      :gsub("127%.0%.0%.1:8080", "127.0.0.1:${port}")
-    local example = nginx.start{ config = config, env = {
-      SINCH_PROJECT_ID = "test-project", SINCH_KEY_ID = "test-key-id", SINCH_KEY_SECRET = "test-key-secret",
-      SINCH_NUMBERS_URL = fake_server.url, SINCH_AUTH_URL = fake_server.url .. "/oauth2/token",
-    } }
+    -- The example runs with -p <the checkout>: here the checkout is copied
+    -- into the prefix, a folder of mode 0700, and started as the user of the
+    -- spec with no `user` line of the spec's. As root, the workers then run
+    -- as nobody, who cannot read a single file of it. Only the port and
+    -- where nginx keeps its pid and log change.
+    config = config:gsub("build/openresty/", "${prefix}/"):gsub("127%.0%.0%.1:8080", "127.0.0.1:${port}")
+    local example = nginx.start{ config = config, user = false,
+      copy = { "lua", "build/luajit", "examples/openresty" }, env = {
+        SINCH_PROJECT_ID = "test-project", SINCH_KEY_ID = "test-key-id", SINCH_KEY_SECRET = "test-key-secret",
+        SINCH_NUMBERS_URL = fake_server.url, SINCH_AUTH_URL = fake_server.url .. "/oauth2/token",
+      } }
     finally(example.stop)
+    local _, mode = shell.run("stat -c %a " .. example.prefix)
+    assert.equals("700", mode:match("%d+"))
+    local me = select(2, shell.run("id -un")):match("%S+")
+    local workers = select(2, shell.run("ps -o user= --ppid " .. example.pid))
+    assert.matches("%S", workers, 1, false, "nginx has workers")
+    for worker in workers:gmatch("%S+") do
+      if me == "root" then assert.are_not.equal("root", worker) else assert.equals(me, worker) end
+    end
 
     local function search(query)
       return read_answer(example, send_request(example.port, "GET", "/numbers?" .. query), "/numbers")

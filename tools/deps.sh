@@ -21,7 +21,7 @@
 set -eu
 
 demo="make gcc pkg-config libcurl4-openssl-dev libssl-dev lua5.4 liblua5.4-dev lua-cjson lua-socket"
-docs="lua-ldoc"
+docs="lua5.4 lua-ldoc lua-discount"
 test="$demo $docs
   clang valgrind libclang-rt-14-dev curl openssl
   lua5.1 lua5.2 lua5.3 luajit2

@@ -1,6 +1,8 @@
 #!/bin/sh
-# Runs the whole suite: the busted specs under every Lua in $LUAS, luacheck
-# and the memory check. Ends with the one line CI reads: "N passed, N failed".
+# Runs the whole suite: the busted specs under every Lua in $LUAS, luacheck,
+# the memory check, the rockspec, the docs, the examples, the README's code
+# blocks, a fuzzing pass and a search of the logs for the key secret. Ends
+# with the one line CI reads: "N passed, N failed".
 set -u
 
 passed=0
@@ -44,7 +46,7 @@ fi
 
 echo "== luacheck"
 dirs=""
-for d in lua spec examples bin bench; do [ -d "$d" ] && dirs="$dirs $d"; done
+for d in lua spec examples bin bench tools; do [ -d "$d" ] && dirs="$dirs $d"; done
 # shellcheck disable=SC2086
 if luacheck --no-color -q $dirs; then count 1 0; else count 0 1; fi
 
@@ -63,6 +65,9 @@ fi
 echo "== docs and examples"
 if make --no-print-directory -s docs; then count 1 0; else count 0 1; fi
 if make --no-print-directory -s examples; then count 1 0; else count 0 1; fi
+
+echo "== the README's code blocks"
+if lua5.4 tools/check-readme.lua; then count 1 0; else count 0 1; fi
 
 echo "== fuzz (${FUZZ_SECONDS:-60} s each)"
 if sh tools/fuzz.sh; then count 1 0; else count 0 1; fi

@@ -11,7 +11,9 @@
 --
 --   env SINCH_HMAC_SECRET;            # the project's callback hmacSecret
 --
--- and in the http block, beside the paths of examples/openresty/nginx.conf:
+-- and in the http block, beside the paths of examples/openresty/nginx.conf
+-- (with `require "webhook"` in its init_by_lua_block, so that workers that
+-- cannot read the checkout have it):
 --
 --   server {
 --     listen 8080;

@@ -1,7 +1,8 @@
 -- Everything the client knows about the Sinch Numbers endpoints, in one table
--- that mirrors openapi/sinch-numbers.yaml. The client's methods are generated
--- from it (sinchnumbers/request.lua compiles it once at load time): adding an
--- endpoint is adding one entry here.
+-- that mirrors the API's OpenAPI description (sinch-numbers.yaml, the
+-- project's starting spec, kept outside this repository). The client's
+-- methods are generated from it (sinchnumbers/request.lua compiles it once at
+-- load time): adding an endpoint is adding one entry here.
 --
 -- Where the real service differs from the spec file, the entries follow the
 -- service (see DESIGN.md): `capability` (singular) on /activeNumbers,

@@ -2,22 +2,13 @@
 -- loopback only, started and stopped by its process id.
 local socket = require "socket"
 local addresses = require "support.addresses"
+local shell = require "support.shell"
 
 local nginx = {}
 
 local ROOT = os.getenv("PWD") or "."
 local MODULES = "/usr/lib/nginx/modules"
 
--- Runs a shell command; returns whether it exited with 0, and its output.
--- The status is echoed by the shell: pipe:close() gives it on 5.2+ only,
--- and LuaJIT's says true whatever the command did.
-local function run(command)
-  local pipe = assert(io.popen("{ " .. command .. "; } 2>&1; echo \"<exit $?>\""))
-  local output = pipe:read("*a")
-  pipe:close()
-  local status = output:match("<exit (%d+)>%s*$")
-  return status == "0", (output:gsub("<exit %d+>%s*$", ""))
-end
 
 local function write_file(path, text)
   local file = assert(io.open(path, "w"))
@@ -44,7 +35,7 @@ end
 nginx.free_port = addresses.free_port
 
 function nginx.available()
-  return run("command -v nginx") and read_file(MODULES .. "/ngx_http_lua_module.so") ~= nil
+  return shell.run("command -v nginx") and read_file(MODULES .. "/ngx_http_lua_module.so") ~= nil
 end
 
 local function wait_for_port(port, seconds)
@@ -82,19 +73,25 @@ http {
 }
 ]]
 
-local function shell_quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-end
-
 --- Starts nginx with `http` as the body of its http block (use ${port},
 -- ${port2}, ... and ${prefix} in it). Or, with `config`, a whole
--- configuration of the caller's, with the same placeholders (it gets a
--- `user` line as root, and must set pid to ${prefix}/nginx.pid itself).
--- `env` is a table of environment variables for nginx. Returns a handle
--- with the ports, the prefix and stop(), or raises with nginx's own complaint.
+-- configuration of the caller's, with the same placeholders (it must set
+-- pid to ${prefix}/nginx.pid itself). As root, nginx gets a `user root`
+-- line, unless `user = false`: its workers would run as nobody, who cannot
+-- read the prefix (a folder only root can read) nor the checkout if it is
+-- private. `copy` lists files and folders of the checkout to copy into the
+-- prefix first. `env` is a table of environment variables for nginx. Returns
+-- a handle with the ports, the prefix and stop(), or raises with nginx's own
+-- complaint.
 function nginx.start(options)
   local prefix = assert(io.popen("mktemp -d /tmp/sinchnumbers-nginx.XXXXXX")):read("*l")
   assert(os.execute("mkdir -p " .. prefix .. "/tmp"))
+  for _, path in ipairs(options.copy or {}) do
+    local target = shell.quote(prefix .. "/" .. path)
+    local ok, output = shell.run(('mkdir -p "$(dirname %s)" && cp -R %s %s')
+      :format(target, shell.quote(ROOT .. "/" .. path), target))
+    if not ok then error("cannot copy " .. path .. " for nginx: " .. output) end
+  end
   local handle = { prefix = prefix, ports = {} }
   local function fill_in(text)
     return (text:gsub("%${(%w+)}", function(name)
@@ -103,8 +100,7 @@ function nginx.start(options)
       return tostring(handle.ports[name])
     end))
   end
-  -- As root, workers would drop to `nobody` and lose the temporary prefix.
-  local user = run("test \"$(id -u)\" = 0") and "user root;" or ""
+  local user = options.user ~= false and shell.run("test \"$(id -u)\" = 0") and "user root;" or ""
   if options.config then
     write_file(prefix .. "/nginx.conf", user .. "\n" .. fill_in(options.config))
   else
@@ -116,9 +112,10 @@ function nginx.start(options)
 
   local environment = ""
   for name, value in pairs(options.env or {}) do
-    environment = environment .. name .. "=" .. shell_quote(value) .. " "
+    environment = environment .. name .. "=" .. shell.quote(value) .. " "
   end
-  local ok, output = run(("%snginx -p %s -c %s/nginx.conf -e %s/error.log"):format(environment, prefix, prefix, prefix))
+  local ok, output = shell.run(("%snginx -p %s -c %s/nginx.conf -e %s/error.log")
+    :format(environment, prefix, prefix, prefix))
   if not ok then
     error("nginx did not start: " .. output .. (read_file(prefix .. "/error.log") or ""))
   end
