@@ -56,8 +56,8 @@ describe("tools/deps.sh", function()
     assert.is_nil(demo["lua-ldoc"])
   end)
 
-  it("asks for only LDoc for make docs", function()
-    assert.same({ ["lua-ldoc"] = true }, packages("docs"))
+  it("asks for only LDoc, its Markdown and the Lua of the link check for make docs", function()
+    assert.same({ ["lua-ldoc"] = true, ["lua-discount"] = true, ["lua5.4"] = true }, packages("docs"))
   end)
 
   it("asks for everything else for make test, and the demo's and the docs' packages too", function()
