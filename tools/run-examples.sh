@@ -4,7 +4,7 @@
 #
 #   LUA=lua5.4 BUILD=build/5.4 sh tools/run-examples.sh      (make examples)
 #
-# Each example gets a fresh bin/sinchnumbers-fake on a free port, stopped by
+# Each example gets a fresh fake/bin/sinchnumbers-fake on a free port, stopped by
 # its pid afterwards, and finds it through the environment: SINCH_PROJECT_ID,
 # SINCH_KEY_ID and SINCH_KEY_SECRET (the fake's credentials), SINCH_NUMBERS_URL
 # and SINCH_AUTH_URL (the fake's URLs). Every other SINCH_* variable is
@@ -22,7 +22,7 @@ TIMEOUT=${EXAMPLE_TIMEOUT:-60}   # seconds for one example
 STARTUP=5                        # seconds for the fake to print its URL
 SKIP_MARKER='^-- make examples: skip'
 
-export LUA_PATH="lua/?.lua;lua/?/init.lua;;"
+export LUA_PATH="lua/?.lua;lua/?/init.lua;fake/lua/?.lua;fake/lua/?/init.lua;;"
 export LUA_CPATH="$BUILD/?.so;;"
 
 # Never the real service: drop every SINCH_* the caller has set.
@@ -45,7 +45,7 @@ trap 'exit 130' INT TERM
 # Starts a fake; sets fake_pid and fake_url, or returns 1.
 start_fake() {
   : > "$work/fake.out"
-  "$LUA" bin/sinchnumbers-fake --port 0 > "$work/fake.out" 2>&1 &
+  "$LUA" fake/bin/sinchnumbers-fake --port 0 > "$work/fake.out" 2>&1 &
   fake_pid=$!
   tries=$((STARTUP * 20))
   while [ "$tries" -gt 0 ]; do

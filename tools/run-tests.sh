@@ -44,7 +44,7 @@ fi
 
 echo "== luacheck"
 dirs=""
-for d in lua spec examples bin bench; do [ -d "$d" ] && dirs="$dirs $d"; done
+for d in lua fake spec examples bench; do [ -d "$d" ] && dirs="$dirs $d"; done
 # shellcheck disable=SC2086
 if luacheck --no-color -q $dirs; then count 1 0; else count 0 1; fi
 
