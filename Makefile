@@ -4,8 +4,9 @@
 #   make LUA_VERSION=luajit   ... for LuaJIT/OpenResty (also 5.1, 5.2, 5.3)
 #   make test                 install what is missing, build for every Lua, run everything
 #   make demo                 the quickstart against the bundled fake server
-#   make install              PREFIX=/usr/local DESTDIR=
-#   make dist                 the release tarball, rockspec and .src.rock in build/dist/
+#   make install              the library: PREFIX=/usr/local DESTDIR=
+#   make install-fake         the fake server, beside it (for test machines)
+#   make dist                 the release tarball, and the rockspec and .src.rock of both rocks, in build/dist/
 
 LUA_VERSION ?= 5.4
 PREFIX      ?= /usr/local
@@ -43,7 +44,7 @@ BUILD     ?= build/$(LUA_VERSION)
 CORE      := $(BUILD)/sinchnumbers/core.so
 
 .PHONY: all build build-all deps test check-compilers check-memory check-symbols check-rockspec lint demo docs dist examples fuzz bench \
-        install uninstall clean
+        install install-fake uninstall uninstall-fake clean
 all: build
 build: $(CORE)
 
@@ -77,7 +78,7 @@ check-symbols: build
 	 echo "exports: $$(nm -D --defined-only $(CORE) | awk '$$2 ~ /^[A-Z]$$/ {print $$3}' | tr '\n' ' ')"
 
 lint:
-	luacheck --no-color -q lua spec examples bin bench tools
+	luacheck --no-color -q lua fake spec examples bench tools
 
 test: deps-test
 	@$(MAKE) --no-print-directory build-all check-compilers check-symbols
@@ -102,8 +103,9 @@ fuzz:
 check-memory: build
 	@sh tools/check-memory.sh
 
-# What the specs and examples find: this tree's Lua modules and the core just built.
-RUN_PATHS = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
+# What the specs and examples find: this tree's Lua modules (the library's and
+# the fake's) and the core just built.
+RUN_PATHS = LUA_PATH='lua/?.lua;lua/?/init.lua;fake/lua/?.lua;fake/lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 
 demo: deps-demo build
 	@$(RUN_PATHS) $(LUA) examples/quickstart.lua
@@ -122,27 +124,41 @@ docs: deps-docs
 examples: deps-demo build
 	@LUA=$(LUA) BUILD=$(BUILD) sh tools/run-examples.sh
 
+# The two rocks, without LuaRocks: `make install` the library (sinchnumbers-scm-1),
+# `make install-fake` the fake server (sinchnumbers-fake-scm-1), which needs
+# luasocket and has no place on a production machine. The fake's modules go
+# inside the library's folder, so `make uninstall` removes both.
+LUA_SHARE = $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)
+
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers
 	install -m 0755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers/core.so
-	cd lua && find sinchnumbers -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/{} \;
+	cd lua && find sinchnumbers -name '*.lua' -exec install -D -m 0644 {} $(LUA_SHARE)/{} \;
+
+install-fake:
+	cd fake/lua && find sinchnumbers -name '*.lua' -exec install -D -m 0644 {} $(LUA_SHARE)/{} \;
 	install -d $(DESTDIR)$(PREFIX)/bin
-	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/sinchnumbers-fake > $(DESTDIR)$(PREFIX)/bin/sinchnumbers-fake
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' fake/bin/sinchnumbers-fake > $(DESTDIR)$(PREFIX)/bin/sinchnumbers-fake
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/sinchnumbers-fake
 
-uninstall:
-	rm -rf $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/sinchnumbers
+uninstall: uninstall-fake
+	rm -rf $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers $(LUA_SHARE)/sinchnumbers
+
+uninstall-fake:
+	rm -rf $(LUA_SHARE)/sinchnumbers/fake
 	rm -f $(DESTDIR)$(PREFIX)/bin/sinchnumbers-fake
 
 clean:
 	rm -rf build docs
 
 # The release of the version in lua/sinchnumbers/init.lua, in build/dist/: the
-# tarball, the release rockspec and the .src.rock (see tools/dist.sh).
+# tarball, and the release rockspec and .src.rock of the library and of the
+# fake (see tools/dist.sh).
 dist:
 	@sh tools/dist.sh
 
-# Every way to install (luarocks make, make install, make dist and the .src.rock)
-# gives a tree where the library loads and fake.spawn works, under 5.4 and LuaJIT.
+# Every way to install (luarocks make, make install, make dist and the .src.rocks)
+# gives a tree where the library alone loads without the fake or luasocket, and
+# with the fake installed beside it fake.spawn works, under 5.4 and LuaJIT.
 check-rockspec:
 	@sh tools/check-rockspec.sh

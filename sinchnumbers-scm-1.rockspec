@@ -13,8 +13,9 @@ A C core on libcurl (kept-alive connections, timeouts, TLS verification, body
 caps) under a Lua layer with one method per endpoint, OAuth2 or Basic auth,
 validation before anything is sent, retries that never send a rent twice
 blindly, pagination iterators, webhook signature checks, a non-blocking
-cosocket transport for OpenResty, and a stateful fake server for tests.
-Runs on Lua 5.1 to 5.4 and LuaJIT. See README.md.
+cosocket transport for OpenResty. Runs on Lua 5.1 to 5.4 and LuaJIT.
+The stateful fake server for tests is its own rock, sinchnumbers-fake.
+See README.md.
 ]],
    -- No homepage: the project has no public site or repository URL yet, and
    -- a made-up one would send people to the wrong place. README.md is the
@@ -22,12 +23,10 @@ Runs on Lua 5.1 to 5.4 and LuaJIT. See README.md.
    license = "MIT",
    labels = { "sinch", "telephony", "api", "openresty" },
 }
--- luasocket is for the fake server (sinchnumbers.fake), which ships in this
--- rock until it gets one of its own; the client itself needs only lua-cjson.
+-- The fake server, which needs luasocket, is the sinchnumbers-fake rock.
 dependencies = {
    "lua >= 5.1",
    "lua-cjson",
-   "luasocket",
 }
 -- Only the libraries are declared: LuaRocks 3.8 does not search Debian's
 -- multiarch include folder, where curl/curl.h lives, but the compiler does.
@@ -43,21 +42,6 @@ build = {
       ["sinchnumbers.calendar"] = "lua/sinchnumbers/calendar.lua",
       ["sinchnumbers.endpoints"] = "lua/sinchnumbers/endpoints.lua",
       ["sinchnumbers.errors"] = "lua/sinchnumbers/errors.lua",
-      ["sinchnumbers.fake"] = "lua/sinchnumbers/fake/init.lua",
-      ["sinchnumbers.fake.api"] = "lua/sinchnumbers/fake/api.lua",
-      ["sinchnumbers.fake.auth"] = "lua/sinchnumbers/fake/auth.lua",
-      ["sinchnumbers.fake.cli"] = "lua/sinchnumbers/fake/cli.lua",
-      ["sinchnumbers.fake.control"] = "lua/sinchnumbers/fake/control.lua",
-      ["sinchnumbers.fake.errors"] = "lua/sinchnumbers/fake/errors.lua",
-      ["sinchnumbers.fake.faults"] = "lua/sinchnumbers/fake/faults.lua",
-      ["sinchnumbers.fake.http"] = "lua/sinchnumbers/fake/http.lua",
-      ["sinchnumbers.fake.inventory"] = "lua/sinchnumbers/fake/inventory.lua",
-      ["sinchnumbers.fake.json"] = "lua/sinchnumbers/fake/json.lua",
-      ["sinchnumbers.fake.process"] = "lua/sinchnumbers/fake/process.lua",
-      ["sinchnumbers.fake.project"] = "lua/sinchnumbers/fake/project.lua",
-      ["sinchnumbers.fake.spawn"] = "lua/sinchnumbers/fake/spawn.lua",
-      ["sinchnumbers.fake.validate"] = "lua/sinchnumbers/fake/validate.lua",
-      ["sinchnumbers.fake.webhook"] = "lua/sinchnumbers/fake/webhook.lua",
       ["sinchnumbers.json"] = "lua/sinchnumbers/json.lua",
       ["sinchnumbers.pager"] = "lua/sinchnumbers/pager.lua",
       ["sinchnumbers.pipeline"] = "lua/sinchnumbers/pipeline.lua",
@@ -70,9 +54,6 @@ build = {
          libraries = { "curl", "crypto" },
          libdirs = { "$(CURL_LIBDIR)", "$(CRYPTO_LIBDIR)" },
       },
-   },
-   install = {
-      bin = { ["sinchnumbers-fake"] = "bin/sinchnumbers-fake" },
    },
 }
 -- `luarocks test` runs busted with the "luarocks" run of .busted: the core that

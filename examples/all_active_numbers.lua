@@ -4,7 +4,7 @@
 --   SINCH_PROJECT_ID=... SINCH_KEY_ID=... SINCH_KEY_SECRET=... lua5.4 examples/all_active_numbers.lua [REGION]
 --
 -- SINCH_NUMBERS_URL and SINCH_AUTH_URL point it elsewhere, e.g. at the fake
--- server (bin/sinchnumbers-fake).
+-- server (fake/bin/sinchnumbers-fake).
 local sinchnumbers = require "sinchnumbers"
 
 local client = assert(sinchnumbers.from_env())

@@ -6,7 +6,7 @@
 -- it at the end). Without them it starts the bundled fake server, uses it,
 -- and stops it: `make demo` runs exactly that.
 --
---   lua5.4 examples/quickstart.lua     (with lua/ and build/5.4/ on the paths)
+--   lua5.4 examples/quickstart.lua     (with lua/, fake/lua/ and build/5.4/ on the paths)
 local sinchnumbers = require "sinchnumbers"
 
 local REGION, TYPE = os.getenv("SINCH_REGION") or "US", "LOCAL"

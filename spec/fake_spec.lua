@@ -1,4 +1,4 @@
--- Specs for the fake Sinch Numbers server (sinchnumbers.fake, bin/sinchnumbers-fake).
+-- Specs for the fake Sinch Numbers server (sinchnumbers.fake, fake/bin/sinchnumbers-fake).
 -- The server runs in a background process and is driven over real HTTP with
 -- luasocket only, independent of the client library.
 -- luacheck: std +busted
@@ -157,7 +157,7 @@ describe("sinchnumbers-fake", function()
     end)
 
     it("runs from the checkout with any Lua and rejects unknown options", function()
-      local pipe = io.popen("lua5.1 bin/sinchnumbers-fake --bogus 2>&1; echo status=$?")
+      local pipe = io.popen("lua5.1 fake/bin/sinchnumbers-fake --bogus 2>&1; echo status=$?")
       local output = pipe:read("*a")
       pipe:close()
       assert.truthy(output:find("unknown option --bogus", 1, true))

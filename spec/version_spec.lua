@@ -1,6 +1,6 @@
 -- The version has one home, `_VERSION` in lua/sinchnumbers/init.lua; the C
--- core, the User-Agent sent on the wire, the changelog and the rockspecs
--- (make dist writes the release one from it) must say the same.
+-- core, the User-Agent sent on the wire, the changelog and the rockspecs of the
+-- library and of the fake (make dist writes the release ones from it) must say the same.
 local helper = require "support.client_helper"
 local sinchnumbers = require "sinchnumbers"
 local core = require "sinchnumbers.core"
@@ -36,14 +36,20 @@ describe("the version", function()
     assert.equal(version, newest)
   end)
 
-  it("is the version of every release rockspec, and the scm rockspec is scm", function()
-    assert.matches('\nversion = "scm%-1"\n', read("sinchnumbers-scm-1.rockspec"))
+  it("is the version of every release rockspec, the library's and the fake's, and the scm ones are scm", function()
+    for _, package in ipairs { "sinchnumbers", "sinchnumbers-fake" } do
+      assert.matches('\nversion = "scm%-1"\n', read(package .. "-scm-1.rockspec"))
+    end
     local listing = io.popen("ls sinchnumbers-*.rockspec build/dist/sinchnumbers-*.rockspec 2>/dev/null")
+    local seen = 0
     for path in listing:lines() do
-      local declared = read(path):match('\nversion = "([^"]+)"')
-      assert.equal(path:match("sinchnumbers%-(.+)%.rockspec$"), declared)
+      local text = read(path)
+      local package, declared = text:match('\npackage = "([^"]+)"'), text:match('\nversion = "([^"]+)"')
+      assert.equal(package .. "-" .. declared .. ".rockspec", path:match("[^/]+$"))
       if declared ~= "scm-1" then assert.equal(version, declared:match("^(.-)%-%d+$")) end
+      seen = seen + 1
     end
     listing:close()
+    assert.is_true(seen >= 2, "found " .. seen .. " rockspecs")
   end)
 end)

@@ -23,7 +23,7 @@
 local README = arg[1] or "README.md"
 local TIMEOUT = tonumber(os.getenv("README_TIMEOUT")) or 120   -- seconds for one block
 local SERVER_STARTUP = 10                                        -- seconds for a server to answer
-local PATHS = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/5.4/?.so;;'"
+local PATHS = "LUA_PATH='lua/?.lua;lua/?/init.lua;fake/lua/?.lua;fake/lua/?/init.lua;;' LUA_CPATH='build/5.4/?.so;;'"
 
 local function quote(text)
   return "'" .. text:gsub("'", "'\\''") .. "'"

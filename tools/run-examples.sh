@@ -4,7 +4,7 @@
 #
 #   LUA=lua5.4 BUILD=build/5.4 sh tools/run-examples.sh      (make examples)
 #
-# Each example runs under tools/with-fake.sh: a fresh bin/sinchnumbers-fake
+# Each example runs under tools/with-fake.sh: a fresh fake/bin/sinchnumbers-fake
 # on a free port, stopped by its pid afterwards, found through SINCH_PROJECT_ID,
 # SINCH_KEY_ID, SINCH_KEY_SECRET, SINCH_NUMBERS_URL and SINCH_AUTH_URL. Every
 # other SINCH_* variable is unset, so no example can reach the real service;

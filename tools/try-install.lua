@@ -1,18 +1,38 @@
 -- tools/check-rockspec.sh runs this from outside the checkout with only an
 -- installed tree on the paths (a LuaRocks tree, a `make install` prefix, the
--- .src.rock): the library and the fake load from that tree, fake.spawn starts
--- the fake from it, and the client talks to that fake.
---   lua tools/try-install.lua TREE
-local tree = assert(arg[1], "usage: try-install.lua TREE")
-local sinchnumbers = require "sinchnumbers"
-local fake = require "sinchnumbers.fake"
+-- .src.rocks), once for each of the two rocks as they go in:
+--   lua tools/try-install.lua library TREE URL
+--     the library alone: it loads from TREE, the tree has no fake, and the
+--     client works without luasocket (the caller keeps it off the paths),
+--     talking to the fake at URL (one the caller started from the checkout);
+--   lua tools/try-install.lua fake TREE
+--     the fake installed beside it: it loads from TREE, fake.spawn starts it
+--     from there, and the client talks to it.
+local step, tree, url = arg[1], arg[2], arg[3]
+assert((step == "library" and tree and url) or (step == "fake" and tree),
+  "usage: try-install.lua library TREE URL | try-install.lua fake TREE")
 
-for _, name in ipairs { "sinchnumbers", "sinchnumbers.fake.cli", "sinchnumbers.core" } do
+local function assert_loads_from_tree(name)
   local where = package.searchpath(name, package.path) or package.searchpath(name, package.cpath)
   assert(where and where:find(tree, 1, true) == 1, name .. " is not loaded from " .. tree .. ": " .. tostring(where))
 end
 
-local server = fake.spawn()
+local sinchnumbers = require "sinchnumbers"
+assert_loads_from_tree("sinchnumbers")
+assert_loads_from_tree("sinchnumbers.core")
+
+local server
+if step == "library" then
+  assert(not package.searchpath("sinchnumbers.fake", package.path), "the library's install holds sinchnumbers.fake")
+  assert(not io.open(tree .. "/bin/sinchnumbers-fake"), "the library's install holds the sinchnumbers-fake command")
+  assert(not pcall(require, "socket"), "luasocket is on the paths, so this would not show the library works without it")
+  server = { url = url, stop = function() end }
+else
+  assert_loads_from_tree("sinchnumbers.fake")
+  assert_loads_from_tree("sinchnumbers.fake.cli")
+  server = require("sinchnumbers.fake").spawn()
+end
+
 local client = assert(sinchnumbers.new {
   project_id = "test-project", key_id = "test-key-id", key_secret = "test-key-secret",
   base_url = server.url, auth_url = server.url .. "/oauth2/token",
@@ -20,5 +40,7 @@ local client = assert(sinchnumbers.new {
 local regions, err = client:list_available_regions()
 server:stop()
 assert(regions, tostring(err))
-io.write(string.format("%s: fake.spawn and the client work under %s (%d regions)\n",
-  tree, rawget(_G, "jit") and jit.version or _VERSION, #regions.availableRegions))
+local works = step == "library" and "the library alone works, without the fake or luasocket,"
+  or "fake.spawn and the client work"
+io.write(string.format("%s: %s under %s (%d regions)\n",
+  tree, works, rawget(_G, "jit") and jit.version or _VERSION, #regions.availableRegions))

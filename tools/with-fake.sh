@@ -3,7 +3,7 @@
 #
 #   sh tools/with-fake.sh lua5.4 examples/all_active_numbers.lua US
 #
-# Starts bin/sinchnumbers-fake (under $LUA, default lua5.4) on a free
+# Starts fake/bin/sinchnumbers-fake (under $LUA, default lua5.4) on a free
 # loopback port, and runs the command with the fake's credentials and URLs in
 # SINCH_PROJECT_ID, SINCH_KEY_ID, SINCH_KEY_SECRET, SINCH_NUMBERS_URL and
 # SINCH_AUTH_URL, and this checkout's modules on LUA_PATH and LUA_CPATH (the
@@ -23,7 +23,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 case $BUILD in /*) core=$BUILD ;; *) core=$root/$BUILD ;; esac
 
 fake_output=$(mktemp)
-"$LUA" "$root/bin/sinchnumbers-fake" --port 0 > "$fake_output" 2>&1 < /dev/null &
+"$LUA" "$root/fake/bin/sinchnumbers-fake" --port 0 > "$fake_output" 2>&1 < /dev/null &
 fake_pid=$!
 trap 'kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null; rm -f "$fake_output"' EXIT
 trap 'exit 130' INT TERM
@@ -44,7 +44,7 @@ done
 
 export SINCH_PROJECT_ID=test-project SINCH_KEY_ID=test-key-id SINCH_KEY_SECRET=test-key-secret
 export SINCH_NUMBERS_URL="$url" SINCH_AUTH_URL="$url/oauth2/token"
-export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;${LUA_PATH:-;}"
+export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;$root/fake/lua/?.lua;$root/fake/lua/?/init.lua;${LUA_PATH:-;}"
 export LUA_CPATH="$core/?.so;${LUA_CPATH:-;}"
 "$@"
 status=$?

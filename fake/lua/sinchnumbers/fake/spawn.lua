@@ -46,9 +46,9 @@ local function read_file(path)
   return text
 end
 
--- The directory that holds sinchnumbers/ (the repo's lua/, or an installed tree),
--- as an absolute path ending in "/": the child loads the fake from where this
--- process loaded it.
+-- The directory that holds sinchnumbers/fake/ (fake/lua/ in a checkout, or an
+-- installed tree), as an absolute path ending in "/": the child loads the fake
+-- from where this process loaded it.
 local function module_tree()
   local source = debug.getinfo(1, "S").source
   local tree = source:match("^@(.-)sinchnumbers[/\\]fake[/\\]spawn%.lua$") or ""
