@@ -9,6 +9,7 @@
 #include "transport.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <string.h>
 
 /* core.url_encode(s) -> s with every byte but A-Z a-z 0-9 - . _ ~ as %XX */
@@ -99,6 +100,61 @@ static int core_equal(lua_State *L)
     return 1;
 }
 
+#if LUA_VERSION_NUM >= 503
+/* 2^53: up to there every integer is a float exactly. */
+#define EXACT_INTEGER_LIMIT 9007199254740992.0
+
+/* Pushes the float at `index` as an integer and returns 1 when it is an
+ * integral one within +-2^53; otherwise pushes nothing and returns 0. */
+static int push_exact_integer(lua_State *L, int index)
+{
+    lua_Number n;
+    if (lua_type(L, index) != LUA_TNUMBER || lua_isinteger(L, index)) return 0;
+    n = lua_tonumber(L, index);
+    if (n != floor(n) || fabs(n) > EXACT_INTEGER_LIMIT) return 0;
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+/*
+ * Does that to every value of the table at `index` and of the tables inside
+ * it, in place. A decoded JSON value is a tree no deeper than cjson's
+ * decode_max_depth, so the recursion is bounded; the stack check guards it.
+ */
+static void integers_in(lua_State *L, int index)
+{
+    luaL_checkstack(L, 4, "JSON value nested too deeply");
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            integers_in(L, lua_gettop(L));
+        } else if (push_exact_integer(L, -1)) {
+            lua_pushvalue(L, -3);
+            lua_insert(L, -2);
+            lua_rawset(L, index); /* an existing key: lua_next goes on */
+        }
+        lua_pop(L, 1);
+    }
+}
+#endif
+
+/*
+ * core.integers(value) -> value with its integral floats (within +-2^53) as
+ * integers, tables changed in place, on Lua 5.3 and 5.4, where lua-cjson
+ * 2.1.0 decodes every JSON number as a float. Other Luas have one number
+ * type: value as is.
+ */
+static int core_integers(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    lua_settop(L, 1);
+#if LUA_VERSION_NUM >= 503
+    if (lua_type(L, 1) == LUA_TTABLE) integers_in(L, 1);
+    else push_exact_integer(L, 1);
+#endif
+    return 1;
+}
+
 static const luaL_Reg core_functions[] = {
     {"transport", sn_transport_new},
     {"url_encode", core_url_encode},
@@ -106,6 +162,7 @@ static const luaL_Reg core_functions[] = {
     {"base64", core_base64},
     {"hmac_sha1_hex", core_hmac_sha1_hex},
     {"equal", core_equal},
+    {"integers", core_integers},
     {NULL, NULL}
 };
 

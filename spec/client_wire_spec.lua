@@ -199,10 +199,27 @@ describe("client methods on the wire", function()
     assert.equal(sinchnumbers.null, result.displayName)
   end)
 
+  it("decodes JSON integers as integers (no 1250.0 on Lua 5.3 and 5.4), other numbers as they are", function()
+    server:add_active_numbers { count = 3 }
+    local page = assert(client:list_active_numbers { pageSize = 2 })
+    assert.equal("3", tostring(page.totalSize))
+    server:script { path = "/activeNumbers/", body = '{"phoneNumber":"+12065550100","n":[2.5,-7,1e300]}' }
+    local number = assert(client:get_active_number("+12065550100"))
+    assert.equal("2.5", tostring(number.n[1]))
+    assert.equal("-7", tostring(number.n[2]))
+    assert.equal(1e300, number.n[3])
+    local _, err = client:get_active_number("+12065550199")
+    assert.equal("404", tostring(err.code))
+    if math.type then
+      assert.equal("integer", math.type(page.totalSize))
+      assert.equal("integer", math.type(err.code))
+    end
+  end)
+
   it("percent-encodes the project id in the path", function()
-    local other = helper.client(server, { project_id = "a b/c" })
+    local other = helper.client(server, { project_id = "a b:c" })
     server:clear_requests()
     other:get_callback_configuration()
-    assert.equal("/v1/projects/a%20b%2Fc/callbackConfiguration", helper.api_requests(server)[1].path)
+    assert.equal("/v1/projects/a%20b%3Ac/callbackConfiguration", helper.api_requests(server)[1].path)
   end)
 end)

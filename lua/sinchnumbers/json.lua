@@ -5,6 +5,7 @@
 -- as `sinchnumbers.null`); encoding it gives null again.
 
 local cjson_safe = require "cjson.safe"
+local core = require "sinchnumbers.core"
 
 local instance = cjson_safe.new()
 
@@ -20,9 +21,23 @@ instance.encode_invalid_numbers(false)
 -- answers nest a few levels. (cjson's default, set here so that it holds.)
 instance.decode_max_depth(1000)
 
+-- Returns the value, or nil and cjson's message.
+local decode = instance.decode
+-- Debian's lua-cjson 2.1.0 makes every number a float on 5.3 and 5.4
+-- (totalSize 1250.0, err.code 429.0): there the C core turns the integral
+-- ones back into integers. Builds that keep integers need no second pass.
+if math.type and math.type(decode("[1]")[1]) == "float" then
+  local integers, raw_decode = core.integers, decode
+  decode = function(text)
+    local value, problem = raw_decode(text)
+    if value == nil then return nil, problem end
+    return integers(value)
+  end
+end
+
 return {
   null = instance.null,
-  -- Both return the value, or nil and cjson's message.
-  decode = instance.decode,
+  decode = decode,
+  -- Returns the JSON text, or nil and cjson's message.
   encode = instance.encode,
 }
