@@ -43,6 +43,13 @@ describe("sinchnumbers.new", function()
     { "unknown option", with { projectId = "p" }, 'unknown option "projectId"; did you mean "project_id"?' },
     { "misspelt timeout", with { timout = 1 }, 'did you mean "timeout"?' },
     { "missing project_id", { key_id = "k", key_secret = "s" }, "project_id is required" },
+    { "project_id ..", with { project_id = ".." }, 'project_id must be your Sinch project id: a non-empty string'
+      .. ' other than "." or "..", without "/", "?" or "#" (got "..")' },
+    { "project_id .", with { project_id = "." }, 'other than "." or ".."' },
+    { "project_id with a slash", with { project_id = "p/../q" }, '(got "p/../q")' },
+    { "project_id with a ?", with { project_id = "p?x=1" }, 'without "/", "?" or "#"' },
+    { "project_id with a #", with { project_id = "p#x" }, 'without "/", "?" or "#"' },
+    { "project_id blank", with { project_id = "  " }, "project_id must be your Sinch project id" },
     { "empty key_id", with { key_id = "" }, "key_id must be a non-empty string" },
     { "key_secret not a string", with { key_secret = 12 }, "key_secret must be a non-empty string" },
     { "auth not in the enum", with { auth = "bearer" }, 'auth must be one of "oauth2", "basic"' },

@@ -71,10 +71,18 @@ local function seconds_option(name)
   return { name = name, type = "number", min = 0.001, max = 86400, expect = "a number of seconds above 0" }
 end
 
+-- The project id is one path segment of every URL: "." or ".." would climb
+-- out of /v1/projects/, and "/", "?" or "#" could only be a typo.
+local function project_id_fits(value)
+  return type(value) == "string" and value:find("%S") ~= nil and value ~= "." and value ~= ".."
+    and not value:find("[/?#]")
+end
+
 local OPTIONS = validate.compile {
   type = "object",
   fields = {
-    non_empty("project_id"),
+    { name = "project_id", required = true, check = project_id_fits,
+      expect = 'your Sinch project id: a non-empty string other than "." or "..", without "/", "?" or "#"' },
     non_empty("key_id"),
     non_empty("key_secret", true),
     { name = "auth", type = "string", enum = { "oauth2", "basic" } },

@@ -3,7 +3,7 @@
 -- the wire. A check returns nothing when the value fits, or a message that
 -- says what is allowed plus the name of the offending field.
 --
--- Values are echoed in messages only for enums and patterns, never for fields
+-- Values are echoed in messages only for enums, patterns and checks, never for fields
 -- marked `secret`, so no secret can reach an error message from here.
 
 local json = require "sinchnumbers.json"
@@ -146,7 +146,7 @@ local function check(schema, value, label, noun)
   local message = format("%s must be %s", label, expectation(schema))
   if schema.secret then
     return message, label
-  elseif (schema.enum or schema.pattern) and type(value) == "string" then
+  elseif (schema.enum or schema.pattern or schema.check) and type(value) == "string" then
     return format("%s (got %q)", message, value), label
   elseif type(value) == "number" then
     return format("%s (got %s)", message, tostring(value)), label
