@@ -91,6 +91,7 @@ local TRANSPORT_SERVER = [[
     location /empty { return 204; }
     location /flaky { content_by_lua_block { require("openresty.cases").flaky() } }
     location /huge-header { content_by_lua_block { require("openresty.cases").huge_header() } }
+    location /raw { content_by_lua_block { require("openresty.cases").raw() } }
     location /unframed {
       chunked_transfer_encoding off;
       content_by_lua_block { ngx.say("read until the server closed") }
@@ -233,6 +234,31 @@ describe("the cosocket transport", function()
     assert.equals(999999, #results[3].body)
     assert.equals(string.rep("x", 1000000), results[4].body)
     assert.equals("too_large", results[5].err.kind, "a header block over 256 KiB")
+  end)
+
+  it("returns nil, err for a malformed chunk size (zz, -5, junk), never raises, and keeps working", function()
+    local results = run{
+      { method = "GET", url = url("/raw?answer=chunk_zz") },
+      { method = "GET", url = url("/raw?answer=chunk_minus") },
+      { method = "POST", url = url("/raw?answer=chunk_junk"), body = "{}" },
+      { method = "GET", url = url("/raw?answer=chunk_20_digits") },
+      { method = "GET", url = url("/echo") },
+    }
+    for i = 1, 3 do
+      assert.equals("network", results[i].err.kind, i)
+      assert.is_true(results[i].err.sent, i)
+      assert.matches("bad chunk size line", results[i].err.message, 1, true)
+    end
+    assert.equals("too_large", results[4].err.kind)
+    assert.equals(200, results[5].status)
+  end)
+
+  it("reads a header with a long run of inner spaces in linear time, a few bytes at a time", function()
+    local result = one{ method = "GET", url = url("/raw?answer=spaces&piece=7") }
+    assert.equals(200, result.status)
+    assert.equals("a" .. string.rep(" ", 30000) .. "b", result.headers["x-spaces"])
+    assert.equals("ok", result.body)
+    assert.is_true(result.elapsed < 2, "took " .. result.elapsed .. " s")
   end)
 
   it("gives up after the total timeout, in fractions of a second, and works afterwards", function()

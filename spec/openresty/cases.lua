@@ -178,6 +178,26 @@ function cases.flaky()
   ngx.say("fresh")
 end
 
+-- Answers that no server should send, written byte for byte on the raw
+-- connection (GET /raw?answer=<name>), then the connection is closed.
+local RAW_ANSWERS = {
+  chunk_zz = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+  chunk_minus = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+  chunk_junk = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 junk\r\nhello\r\n0\r\n\r\n",
+  chunk_20_digits = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nhello\r\n",
+  -- A header value with a long run of inner spaces, sent a few bytes at a time.
+  spaces = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Spaces: a" .. string.rep(" ", 30000) .. "b\r\n\r\nok",
+}
+
+function cases.raw()
+  local answer = RAW_ANSWERS[ngx.var.arg_answer]
+  local sock = assert(ngx.req.socket(true))
+  local piece = tonumber(ngx.var.arg_piece) or #answer
+  for at = 1, #answer, piece do
+    assert(sock:send(answer:sub(at, at + piece - 1)))
+  end
+end
+
 -- A header block larger than the transport accepts.
 function cases.huge_header()
   ngx.header["X-Huge"] = string.rep("h", 300 * 1024)
