@@ -151,7 +151,8 @@ local TOKENS = {
   "Transfer-Encoding: chunked\r\n", "Transfer-Encoding: gzip\r\n", "Content-Length: 99999999999999999999\r\n",
   "Content-Length: -1\r\n", "Content-Length: 3\r\n", "Connection: close\r\n", "Connection: keep-alive\r\n",
   "\r\n\r\n", " folded\r\n",
-  "X: a" .. string.rep(" ", 30000) .. "b\r\n", " \t" .. string.rep(" ", 30000) .. "c\r\n", "zz\r\n", "-5\r\n", "5;ext=1\r\nhello\r\n",
+  "X: a" .. string.rep(" ", 30000) .. "b\r\n",
+  " \t" .. string.rep(" ", 30000) .. "c\r\n", "zz\r\n", "-5\r\n", "5;ext=1\r\nhello\r\n",
   "0\r\n\r\n", "0\r\nTrailer: x\r\n\r\n",
 }
 
