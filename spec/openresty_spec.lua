@@ -580,6 +580,56 @@ describe("the client inside nginx", function()
     assert.matches('"numbers":%[%]', none)
   end)
 
+  it("makes one token request for 50 calls at once on one client without a token cache, and one at expiry", function()
+    fake_server:script{ path = "/oauth2/token", delay = 0.3 }
+    local plans = {}
+    for i = 1, 50 do
+      plans[i] = { name = "one-client-50-calls", options = client_options{ transport = "ngx" },
+                   calls = { { method = "list_active_numbers" } } }
+    end
+    for _, answer in ipairs(drive_concurrently(one_worker, "/client", plans)) do
+      assert.is_nil(answer.calls[1].err)
+    end
+    assert.equals(1, #requests_to("/oauth2/token"))
+    assert.equals(50, #requests_to("/activeNumbers"))
+
+    fake_server:expire_tokens()
+    fake_server:script{ path = "/oauth2/token", delay = 0.3 }
+    for _, answer in ipairs(drive_concurrently(one_worker, "/client", plans)) do
+      assert.is_nil(answer.calls[1].err)
+    end
+    assert.equals(2, #requests_to("/oauth2/token"))
+  end)
+
+  -- Leaves the shared dict without the tokens and locks a test put there.
+  local function flush_token_cache()
+    drive(two_workers, "/client", { flush = "sinch_tokens", options = client_options(), calls = {} })
+  end
+
+  it("frees the shared token lock when the token request raises: the next call does not wait", function()
+    finally(flush_token_cache)
+    local answer = drive(two_workers, "/client", { flush = "sinch_tokens", calls = {
+      { method = "list_active_numbers" }, { method = "list_active_numbers" },
+    }, options = client_options{ token_cache = "sinch_tokens", transport = "raising_once" } })
+    assert.equals("raised", answer.calls[1].err.kind)
+    assert.matches("the transport broke", answer.calls[1].err.message)
+    assert.is_nil(answer.calls[2].err)
+    assert.is_true(answer.calls[2].elapsed < 5, "waited " .. answer.calls[2].elapsed .. " s for the lock")
+  end)
+
+  it("waits for a leftover lock in real time, with libcurl's sleep that does not yield, then fetches", function()
+    finally(flush_token_cache)
+    -- A worker died holding the lock, which frees itself after 1 s. socket.sleep
+    -- stops nginx's clock (and the dict's expiry) unless the wait reads it anew.
+    local answer = drive(two_workers, "/client", { flush = "sinch_tokens", leftover_lock = 1, calls = {
+      { method = "list_active_numbers" },
+    }, options = client_options{ token_cache = "sinch_tokens", transport = "curl" } })
+    assert.is_nil(answer.calls[1].err)
+    assert.is_true(answer.calls[1].elapsed >= 0.9 and answer.calls[1].elapsed < 5,
+      "took " .. answer.calls[1].elapsed .. " s")
+    assert.equals(1, #requests_to("/oauth2/token"))
+  end)
+
   it("makes one token request for 40 calls on two workers sharing a token cache, and one at expiry", function()
     -- The token comes slowly, so every call arrives while it is on its way.
     fake_server:script{ path = "/oauth2/token", delay = 0.3 }

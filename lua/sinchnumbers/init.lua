@@ -262,6 +262,7 @@ function sinchnumbers.new(options)
     auth_url = settings.auth_url,
     token_cache = settings.token_cache,
     clock = clock,
+    fresh_clock = precise_clock(clock),
     sleep = client._sleep,
     exchange = function(url, headers, body)
       return pipeline.exchange_token(client, url, headers, body)
