@@ -76,6 +76,37 @@ describe("sinchnumbers.new", function()
   end
 end)
 
+describe("sinchnumbers.new with hostile options", function()
+  local function raising(fields, event)
+    return setmetatable(fields, { [event] = function() error(event .. " raised") end })
+  end
+
+  it("never raises, whatever the metatables of the options and their values do", function()
+    local cases = {
+      raising(with {}, "__index"),
+      raising(with {}, "__pairs"),
+      raising(with {}, "__len"),
+      setmetatable({}, { __index = REQUIRED }),
+      with { transport = raising({}, "__index") },
+      with { token_cache = raising({ get = function() end, set = function() end }, "__index") },
+      with { transport = setmetatable({}, { __index = function() return function() end end }) },
+      with { on_request = raising({}, "__call") },
+    }
+    for i, options in ipairs(cases) do
+      local ok, client, err = pcall(sinchnumbers.new, options)
+      assert.is_true(ok, "case " .. i .. ": " .. tostring(client))
+      assert.is_true(client ~= nil or err.kind == "invalid_argument", "case " .. i)
+    end
+    -- Read raw: fields that only __index gives are not there.
+    local _, err = sinchnumbers.new(setmetatable({}, { __index = REQUIRED }))
+    assert.matches("project_id is required", err.message)
+    for _, options in ipairs{ raising(with {}, "__index"), raising(with {}, "__pairs") } do
+      local ok, client = pcall(sinchnumbers.from_env, options)
+      assert.is_true(ok, tostring(client))
+    end
+  end)
+end)
+
 describe("a custom transport", function()
   it("is used for every request, with the timeouts", function()
     local transport = canned_transport(200, {}, '{"availableRegions":[]}')

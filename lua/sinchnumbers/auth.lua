@@ -74,7 +74,7 @@ local function request_headers(authorization, content_type)
 end
 
 -- options: mode ("oauth2" | "basic"), key_id, key_secret, auth_url,
--- token_cache, clock, fresh_clock (the same time read anew, which
+-- token_cache, token_cache_locks (whether it has add()), clock, fresh_clock (the same time read anew, which
 -- ngx.now() is not: it bounds the wait for a lock in real time, also while
 -- the event loop does not run), sleep(seconds) (to wait for another's token
 -- request; without it there is no waiting, hence no lock), and
@@ -107,6 +107,7 @@ function auth.new(options)
   local ngx = rawget(_G, "ngx")
   local sleep_yields = ngx ~= nil and sleep == ngx.sleep
   local cache_is_ours = options.token_cache == nil
+  local can_lock = cache_is_ours or options.token_cache_locks
   -- Names the token without revealing the secret, so a cache shared between
   -- processes (or nginx workers) keeps tokens of different keys apart.
   local cache_key = "sinchnumbers:token:"
@@ -162,7 +163,7 @@ function auth.new(options)
   -- (its holder failed), or fetch their own after LOCK_TTL seconds of real
   -- time. A cache without add() cannot lock.
   local function shared_token()
-    if not (cache.add and sleep) then return fetch_token() end
+    if not (can_lock and sleep) then return fetch_token() end
     local pause, give_up_at = LOCK_FIRST_PAUSE, fresh_clock() + LOCK_TTL
     while true do
       local locked, problem = cache:add(lock_key, this_process(), LOCK_TTL)

@@ -45,16 +45,7 @@ local DEFAULTS = {
   max_body_size = 8 * 1024 * 1024,
 }
 
--- Does `value` (a table or a userdata such as core.transport) have these methods?
-local function has_methods(value, names)
-  local kind = type(value)
-  if kind ~= "table" and kind ~= "userdata" then return false end
-  for _, name in ipairs(names) do
-    local ok, method = pcall(function() return value[name] end)
-    if not ok or type(method) ~= "function" then return false end
-  end
-  return true
-end
+local has_methods = validate.has_methods
 
 local function non_empty(name, secret)
   return {
@@ -227,11 +218,20 @@ function Client:all_active_numbers(params, limit)
   return pager.all(self, params, limit)
 end
 
+-- The top level of an options table, read raw: its values (a transport, a
+-- token cache) are the caller's objects and stay as they are.
+local function raw_options(options)
+  local copy = {}
+  for name, value in next, options do copy[name] = value end
+  return copy
+end
+
 function sinchnumbers.new(options)
   if type(options) ~= "table" then
     return nil, errors.invalid_argument("sinchnumbers.new: options must be a table with "
       .. table.concat(OPTIONS.names, ", "))
   end
+  options = raw_options(options)
   local message, field = validate.fields(OPTIONS, options, "option")
   if message then
     return nil, errors.invalid_argument("sinchnumbers.new: " .. message, field)
@@ -261,6 +261,7 @@ function sinchnumbers.new(options)
     key_secret = settings.key_secret,
     auth_url = settings.auth_url,
     token_cache = settings.token_cache,
+    token_cache_locks = settings.token_cache ~= nil and has_methods(settings.token_cache, { "add" }),
     clock = clock,
     fresh_clock = precise_clock(clock),
     sleep = client._sleep,
@@ -287,6 +288,7 @@ function sinchnumbers.from_env(options)
   if type(options) ~= "table" then
     return nil, errors.invalid_argument("sinchnumbers.from_env: options must be a table")
   end
+  options = raw_options(options)
   local settings = {}
   for _, entry in ipairs(ENVIRONMENT) do
     local value = os.getenv(entry.variable)

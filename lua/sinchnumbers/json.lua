@@ -35,9 +35,50 @@ if math.type and math.type(decode("[1]")[1]) == "float" then
   end
 end
 
+local find, byte = string.find, string.byte
+
+-- How many name-value pairs the objects of a JSON text hold: its colons
+-- outside strings. The text must be valid JSON (cjson decoded it).
+local function pair_count(text)
+  local count, position = 0, 1
+  while true do
+    local at = find(text, '[":]', position)
+    if not at then return count end
+    position = at + 1
+    if byte(text, at) == 58 then -- ':'
+      count = count + 1
+    else -- a string: on to its closing quote, past escaped characters
+      while true do
+        local stop = find(text, '["\\]', position)
+        if byte(text, stop) == 34 then
+          position = stop + 1
+          break
+        end
+        position = stop + 2
+      end
+    end
+  end
+end
+
+-- How many names the objects inside a decoded value hold (array indices
+-- are numbers; object names, strings).
+local function name_count(value)
+  local count = 0
+  for key, item in next, value do
+    if type(key) == "string" then count = count + 1 end
+    if type(item) == "table" then count = count + name_count(item) end
+  end
+  return count
+end
+
 return {
   null = instance.null,
   decode = decode,
+  -- Does a JSON text give some name twice in one object? `decoded` is what
+  -- decode made of it (a table), where only the last of them is left.
+  has_duplicate_names = function(text, decoded)
+    return pair_count(text) ~= name_count(decoded)
+  end,
   -- Returns the JSON text, or nil and cjson's message.
   encode = instance.encode,
 }

@@ -18,7 +18,8 @@ local function page_params(params)
   if params == nil then return {} end
   if type(params) ~= "table" then return params end -- list_active_numbers says what is wrong
   local copy = {}
-  for name, value in pairs(params) do copy[name] = value end
+  -- Raw, as list_active_numbers reads it: no metamethod of the caller's runs here.
+  for name, value in next, params do copy[name] = value end
   return copy
 end
 

@@ -75,7 +75,8 @@ function webhooks.verify_request(headers, raw_body, hmac_secret)
     return false, errors.invalid_argument("headers must be a table of header names to values", "headers")
   end
   local signature
-  for name, value in pairs(headers) do
+  -- Raw: a framework's headers table may have a metatable of its own.
+  for name, value in next, headers do
     if type(name) == "string" and name:lower() == SIGNATURE_HEADER then
       if signature ~= nil or type(value) == "table" then
         return false, errors.new("auth", "the request has more than one X-Sinch-Signature header")
