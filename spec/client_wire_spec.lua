@@ -199,7 +199,7 @@ describe("client methods on the wire", function()
     assert.equal(sinchnumbers.null, result.displayName)
   end)
 
-  it("decodes the API's integer fields as integers (no 1250.0 on Lua 5.3 and 5.4), other numbers as they are", function()
+  it("decodes the API's integer fields as integers (no 1250.0 on 5.3 and 5.4), other numbers as they are", function()
     local function assert_integer(value, text)
       assert.equal(text, tostring(value))
       if math.type then assert.equal("integer", math.type(value)) end
