@@ -74,10 +74,11 @@ local function request_headers(authorization, content_type)
 end
 
 -- options: mode ("oauth2" | "basic"), key_id, key_secret, auth_url,
--- token_cache, token_cache_locks (whether it has add()), clock, fresh_clock (the same time read anew, which
--- ngx.now() is not: it bounds the wait for a lock in real time, also while
--- the event loop does not run), sleep(seconds) (to wait for another's token
--- request; without it there is no waiting, hence no lock), and
+-- token_cache, token_cache_locks (whether it has add()), clock, fresh_clock
+-- (the same time read anew, which ngx.now() is not: it bounds the wait for a
+-- lock in real time, also while the event loop does not run), sleep(seconds)
+-- (to wait for another's token request; without it there is no waiting,
+-- hence no lock), and
 -- exchange(url, headers, body), which POSTs to the token endpoint under the
 -- client's retry policy and returns the decoded answer or nil, err.
 --
@@ -106,8 +107,9 @@ function auth.new(options)
   -- lock held in this very process could never be released meanwhile.
   local ngx = rawget(_G, "ngx")
   local sleep_yields = ngx ~= nil and sleep == ngx.sleep
-  local cache_is_ours = options.token_cache == nil
-  local can_lock = cache_is_ours or options.token_cache_locks
+  -- Our own cache is shared only by light threads, which need a sleep that
+  -- yields to take turns; without one, nobody can be waiting for its lock.
+  local can_lock = options.token_cache_locks or (options.token_cache == nil and sleep_yields)
   -- Names the token without revealing the secret, so a cache shared between
   -- processes (or nginx workers) keeps tokens of different keys apart.
   local cache_key = "sinchnumbers:token:"
@@ -151,8 +153,7 @@ function auth.new(options)
   -- Is waiting for this lock's holder pointless? It is when the holder
   -- lives in this process and our sleep keeps it from running.
   local function waiting_stalls()
-    if sleep_yields then return false end
-    return cache_is_ours or cache:get(lock_key) == this_process()
+    return not sleep_yields and cache:get(lock_key) == this_process()
   end
 
   -- One token request for everyone who shares the cache (the client's own
