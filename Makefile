@@ -92,9 +92,10 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory -s LUA_VERSION=5.1 build
 	@sh bench/run.sh
 
-# libFuzzer harnesses in fuzz/ (clang; ASan, UBSan, LeakSanitizer), each for
-# FUZZ_SECONDS; new inputs go to build/fuzz/, the committed corpus is only read.
-# make test runs the short pass: 12 s for each of the 5 harnesses.
+# libFuzzer harnesses in fuzz/ (clang; ASan, UBSan, LeakSanitizer) and the Lua
+# one for the cosocket reader, each for FUZZ_SECONDS; new inputs go to
+# build/fuzz/, the committed corpus is only read.
+# make test runs the short pass: 12 s for each of the 6 harnesses.
 FUZZ_SECONDS ?= 60
 FUZZ_SECONDS_CI ?= 12
 fuzz:

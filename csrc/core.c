@@ -9,6 +9,7 @@
 #include "transport.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <string.h>
 
 /* core.url_encode(s) -> s with every byte but A-Z a-z 0-9 - . _ ~ as %XX */
@@ -99,6 +100,98 @@ static int core_equal(lua_State *L)
     return 1;
 }
 
+#if LUA_VERSION_NUM >= 503
+/* 2^53: up to there every integer is a float exactly. */
+#define EXACT_INTEGER_LIMIT 9007199254740992.0
+
+/* Pushes the float at `index` as an integer and returns 1 when it is an
+ * integral one within +-2^53; otherwise pushes nothing and returns 0. */
+static int push_exact_integer(lua_State *L, int index)
+{
+    lua_Number n;
+    if (lua_type(L, index) != LUA_TNUMBER || lua_isinteger(L, index)) return 0;
+    n = lua_tonumber(L, index);
+    if (n != floor(n) || fabs(n) > EXACT_INTEGER_LIMIT) return 0;
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+/*
+ * Does that to the values at a path in the table at `index`: the path is the
+ * array of names at `path`, from its item `level` on; "*" stands for every
+ * item of an array ({ "activeNumbers", "*", "paymentIntervalMonths" }).
+ * Whatever is not there, or not a table where the path goes on, is left.
+ */
+static void integers_at(lua_State *L, int index, int path, lua_Integer level)
+{
+    size_t len;
+    const char *name;
+    int last = (lua_Integer)lua_rawlen(L, path) == level;
+
+    luaL_checkstack(L, 4, "path too long");
+    lua_rawgeti(L, path, level);
+    name = lua_tolstring(L, -1, &len);
+    if (name == NULL) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (len == 1 && name[0] == '*') {
+        lua_Integer i, n = (lua_Integer)lua_rawlen(L, index);
+        lua_pop(L, 1);
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, index, i);
+            if (!last) {
+                if (lua_type(L, -1) == LUA_TTABLE) integers_at(L, lua_gettop(L), path, level + 1);
+            } else if (push_exact_integer(L, -1)) {
+                lua_rawseti(L, index, i);
+            }
+            lua_pop(L, 1);
+        }
+        return;
+    }
+    lua_pushvalue(L, -1);
+    lua_rawget(L, index);
+    if (!last) {
+        if (lua_type(L, -1) == LUA_TTABLE) integers_at(L, lua_gettop(L), path, level + 1);
+    } else if (push_exact_integer(L, -1)) {
+        lua_pushvalue(L, -3);
+        lua_insert(L, -2);
+        lua_rawset(L, index);
+    }
+    lua_pop(L, 2);
+}
+#endif
+
+/*
+ * core.integers(value, paths) -> value with the integral floats (within
+ * +-2^53) at those paths as integers, tables changed in place, on Lua 5.3
+ * and 5.4, where lua-cjson 2.1.0 decodes every JSON number as a float.
+ * `paths` is an array of paths, each an array of names (see integers_at).
+ * A number as `value` is converted itself. Other Luas have one number type:
+ * value as is. (Following paths costs a lookup or two per item; a walk over
+ * every value of a page of 100 numbers would cost a fifth of its decoding.)
+ */
+static int core_integers(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+#if LUA_VERSION_NUM >= 503
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        lua_Integer i, n = (lua_Integer)lua_rawlen(L, 2);
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, 2, i);
+            if (lua_type(L, -1) == LUA_TTABLE) integers_at(L, 1, 3, 1);
+            lua_pop(L, 1);
+        }
+    } else if (push_exact_integer(L, 1)) {
+        return 1;
+    }
+#endif
+    lua_settop(L, 1);
+    return 1;
+}
+
 static const luaL_Reg core_functions[] = {
     {"transport", sn_transport_new},
     {"url_encode", core_url_encode},
@@ -106,6 +199,7 @@ static const luaL_Reg core_functions[] = {
     {"base64", core_base64},
     {"hmac_sha1_hex", core_hmac_sha1_hex},
     {"equal", core_equal},
+    {"integers", core_integers},
     {NULL, NULL}
 };
 

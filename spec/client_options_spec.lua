@@ -43,6 +43,13 @@ describe("sinchnumbers.new", function()
     { "unknown option", with { projectId = "p" }, 'unknown option "projectId"; did you mean "project_id"?' },
     { "misspelt timeout", with { timout = 1 }, 'did you mean "timeout"?' },
     { "missing project_id", { key_id = "k", key_secret = "s" }, "project_id is required" },
+    { "project_id ..", with { project_id = ".." }, 'project_id must be your Sinch project id: a non-empty string'
+      .. ' other than "." or "..", without "/", "?" or "#" (got "..")' },
+    { "project_id .", with { project_id = "." }, 'other than "." or ".."' },
+    { "project_id with a slash", with { project_id = "p/../q" }, '(got "p/../q")' },
+    { "project_id with a ?", with { project_id = "p?x=1" }, 'without "/", "?" or "#"' },
+    { "project_id with a #", with { project_id = "p#x" }, 'without "/", "?" or "#"' },
+    { "project_id blank", with { project_id = "  " }, "project_id must be your Sinch project id" },
     { "empty key_id", with { key_id = "" }, "key_id must be a non-empty string" },
     { "key_secret not a string", with { key_secret = 12 }, "key_secret must be a non-empty string" },
     { "auth not in the enum", with { auth = "bearer" }, 'auth must be one of "oauth2", "basic"' },
@@ -69,6 +76,37 @@ describe("sinchnumbers.new", function()
       assert.matches("^sinchnumbers: invalid_argument: sinchnumbers.new: ", tostring(err))
     end)
   end
+end)
+
+describe("sinchnumbers.new with hostile options", function()
+  local function raising(fields, event)
+    return setmetatable(fields, { [event] = function() error(event .. " raised") end })
+  end
+
+  it("never raises, whatever the metatables of the options and their values do", function()
+    local cases = {
+      raising(with {}, "__index"),
+      raising(with {}, "__pairs"),
+      raising(with {}, "__len"),
+      setmetatable({}, { __index = REQUIRED }),
+      with { transport = raising({}, "__index") },
+      with { token_cache = raising({ get = function() end, set = function() end }, "__index") },
+      with { transport = setmetatable({}, { __index = function() return function() end end }) },
+      with { on_request = raising({}, "__call") },
+    }
+    for i, options in ipairs(cases) do
+      local ok, client, err = pcall(sinchnumbers.new, options)
+      assert.is_true(ok, "case " .. i .. ": " .. tostring(client))
+      assert.is_true(client ~= nil or err.kind == "invalid_argument", "case " .. i)
+    end
+    -- Read raw: fields that only __index gives are not there.
+    local _, err = sinchnumbers.new(setmetatable({}, { __index = REQUIRED }))
+    assert.matches("project_id is required", err.message)
+    for _, options in ipairs{ raising(with {}, "__index"), raising(with {}, "__pairs") } do
+      local ok, client = pcall(sinchnumbers.from_env, options)
+      assert.is_true(ok, tostring(client))
+    end
+  end)
 end)
 
 describe("a custom transport", function()

@@ -118,6 +118,43 @@ describe("pagination", function()
     assert.matches("^sinchnumbers: http: HTTP 500", tostring(err))
   end)
 
+  describe("when the service repeats a nextPageToken it gave before", function()
+    -- Every page says the next one is "again": followed, it would never end.
+    local function loop_pages(count)
+      server:script { path = "activeNumbers", count = count or 50,
+                      body = { activeNumbers = {}, nextPageToken = "again", totalSize = 0 } }
+    end
+
+    it("all_active_numbers returns a decode error after the second page, with a limit too", function()
+      loop_pages()
+      local numbers, err = client:all_active_numbers({ pageSize = 100 }, 10)
+      assert.is_nil(numbers)
+      assert.equal("decode", err.kind)
+      assert.matches('page 2 gave a nextPageToken %("again"%) that an earlier page gave already', err.message)
+      assert.equal(2, #helper.api_requests(server))
+    end)
+
+    it("the iterators raise the error after the pages before it, and the caller's own token counts", function()
+      loop_pages()
+      local pages = 0
+      local ok, err = pcall(function()
+        for _ in client:active_number_pages { pageSize = 100 } do pages = pages + 1 end
+      end)
+      assert.is_false(ok)
+      assert.equal("decode", err.kind)
+      assert.equal(2, pages)
+      server:clear_scripts()
+      server:clear_requests()
+      loop_pages()
+      ok, err = pcall(function()
+        for _ in client:each_active_number { pageToken = "again" } do end
+      end)
+      assert.is_false(ok)
+      assert.matches("page 1 gave", err.message)
+      assert.equal(1, #helper.api_requests(server))
+    end)
+  end)
+
   it("all_active_numbers returns nil, err when a page fails", function()
     server:script { path = "pageToken=", status = 404 }
     local numbers, err = client:all_active_numbers { pageSize = 100 }

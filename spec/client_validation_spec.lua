@@ -268,3 +268,104 @@ describe("bad input", function()
     assert.is_nil(tostring(err):find("top-secret-value", 1, true))
   end)
 end)
+
+-- Tables whose metatables could show the checks one value and the wire
+-- another, or raise in the middle of a method: inputs are read once, raw.
+describe("inputs with metatables", function()
+  local server, client
+
+  setup(function()
+    server = helper.start_fake()
+    client = helper.client(server)
+  end)
+
+  teardown(function()
+    server:stop()
+  end)
+
+  before_each(function()
+    server:reset()
+  end)
+
+  local function raising_index(fields)
+    return setmetatable(fields, { __index = function(_, key) error("__index raised for " .. tostring(key)) end })
+  end
+
+  -- __pairs (honoured by pairs on 5.2 and later) that hides every field but `shown`.
+  local function hiding_pairs(fields, shown)
+    return setmetatable(fields, { __pairs = function(t)
+      return next, { [shown] = rawget(t, shown) }, nil
+    end })
+  end
+
+  it("a body field that __pairs hides is still checked, and refused before the wire", function()
+    local phone = helper.available_number(client)
+    server:clear_requests()
+    local body = hiding_pairs({ callbackUrl = "https://example.com/hook", notAField = "sent unchecked" }, "callbackUrl")
+    local result, err = client:rent_number(phone, body)
+    assert.is_nil(result)
+    assert.equal("invalid_argument", err.kind)
+    assert.matches('unknown field "notAField"', err.message)
+    assert.same({}, helper.api_requests(server))
+  end)
+
+  it("a query parameter that changes from one read to the next cannot make the method raise", function()
+    local reads = 0
+    local shifting = setmetatable({}, { __index = function(_, key)
+      if key ~= "regionCode" then return nil end
+      reads = reads + 1
+      return reads == 1 and "US" or {} -- checked as "US", then a table for the query string
+    end })
+    local ok, page = pcall(client.list_active_numbers, client, shifting)
+    assert.is_true(ok, tostring(page))
+    assert.is_table(page.activeNumbers)
+  end)
+
+  it("an __index that raises, or answers for fields that are not there, never reaches a method", function()
+    local phone = helper.available_number(client)
+    local rented = assert(client:rent_number(phone, raising_index { callbackUrl = "https://example.com/hook" }))
+    assert.equal(phone, rented.phoneNumber)
+    local page = assert(client:list_active_numbers(raising_index { regionCode = "US" }))
+    assert.equal(1, #page.activeNumbers)
+    local numbers = assert(client:all_active_numbers(raising_index { pageSize = 10 }))
+    assert.equal(1, #numbers)
+    -- Fields only __index has are not there: checked and sent alike, as cjson would send the table.
+    server:clear_requests()
+    local ghost = setmetatable({}, { __index = { displayName = 42 } })
+    assert(client:update_active_number(phone, ghost))
+    assert.equal("{}", helper.api_requests(server)[1].body)
+  end)
+
+  it("a table nested too deep, or holding itself, is refused", function()
+    local loop = {}
+    loop.pattern = loop
+    local _, err = client:list_active_numbers { numberPattern = loop }
+    assert.equal("invalid_argument", err.kind)
+    assert.matches("params nests tables more than 32 levels deep", err.message)
+  end)
+
+  it("JSON text with a name twice in one object is refused: cjson and the service could each read another", function()
+    local phone = helper.available_number(client)
+    assert(client:rent_number(phone))
+    server:clear_requests()
+    for _, text in ipairs{ '{"displayName":5,"displayName":"fine"}',
+                           '{"smsConfiguration":{"servicePlanId":"a","servicePlanId":"b"}}',
+                           '{"displayName":"x","display\\u004eame":"y"}' } do
+      local result, err = client:update_active_number(phone, text)
+      assert.is_nil(result, text)
+      assert.equal("invalid_argument", err.kind)
+      assert.matches("a name given twice in one object", err.message)
+    end
+    assert.same({}, helper.api_requests(server))
+    -- The same name in two objects is two fields.
+    assert(client:update_active_number(phone, '{"displayName":"a","smsConfiguration":{"servicePlanId":"a"}}'))
+  end)
+
+  it("verify_request reads a headers table raw, whatever its __pairs does", function()
+    local headers = setmetatable({ ["X-Sinch-Signature"] = string.rep("0", 40) },
+      { __pairs = function() error("__pairs raised") end })
+    local ok, err = sinchnumbers.verify_request(headers, "{}", "secret")
+    assert.is_false(ok)
+    assert.equal("auth", err.kind)
+  end)
+end)

@@ -199,10 +199,32 @@ describe("client methods on the wire", function()
     assert.equal(sinchnumbers.null, result.displayName)
   end)
 
+  it("decodes the API's integer fields as integers (no 1250.0 on 5.3 and 5.4), other numbers as they are", function()
+    local function assert_integer(value, text)
+      assert.equal(text, tostring(value))
+      if math.type then assert.equal("integer", math.type(value)) end
+    end
+    server:add_active_numbers { count = 3 }
+    local page = assert(client:list_active_numbers { pageSize = 2 })
+    assert_integer(page.totalSize, "3")
+    assert_integer(page.activeNumbers[2].paymentIntervalMonths, "1")
+    local available = assert(client:list_available_numbers { regionCode = "US", type = "LOCAL", size = 2 })
+    assert_integer(available.availableNumbers[2].paymentIntervalMonths, "1")
+    server:script { path = "/activeNumbers/", body = '{"phoneNumber":"+12065550100","paymentIntervalMonths":12,'
+      .. '"totalSize":2.5,"other":[2.5,1e300]}' }
+    local number = assert(client:get_active_number("+12065550100"))
+    assert_integer(number.paymentIntervalMonths, "12")
+    assert.equal("2.5", tostring(number.totalSize))
+    assert.equal(2.5, number.other[1])
+    assert.equal(1e300, number.other[2])
+    local _, err = client:get_active_number("+12065550199")
+    assert_integer(err.code, "404")
+  end)
+
   it("percent-encodes the project id in the path", function()
-    local other = helper.client(server, { project_id = "a b/c" })
+    local other = helper.client(server, { project_id = "a b:c" })
     server:clear_requests()
     other:get_callback_configuration()
-    assert.equal("/v1/projects/a%20b%2Fc/callbackConfiguration", helper.api_requests(server)[1].path)
+    assert.equal("/v1/projects/a%20b%3Ac/callbackConfiguration", helper.api_requests(server)[1].path)
   end)
 end)

@@ -657,6 +657,33 @@ describe("sinchnumbers-fake", function()
       assert.equal(phone, first_available("US", "LOCAL"))
     end)
 
+    it("masks credentials in its log, keeping the scheme and a fingerprint that tells them apart", function()
+      local other_basic = "Basic " .. mime.b64("someone:else")
+      call("GET", PROJECT .. "/availableRegions")
+      call("GET", PROJECT .. "/availableRegions", { auth = other_basic })
+      call("GET", PROJECT .. "/availableRegions", { auth = "Bearer real-looking-token" })
+      call("GET", PROJECT .. "/availableRegions", { auth = "no-scheme-at-all", headers = {
+        ["Proxy-Authorization"] = BASIC } })
+      call("GET", PROJECT .. "/availableRegions")
+      local log = server:requests()
+      local seen = {}
+      for i, request in ipairs(log) do
+        seen[i] = request.headers.authorization
+        local text = cjson.encode(request)
+        for _, secret in ipairs{ "test-key-secret", BASIC:sub(7), mime.b64("someone:else"), "real-looking-token",
+                                 "no-scheme-at-all" } do
+          assert.is_nil(text:find(secret, 1, true), "a credential in the log entry " .. i)
+        end
+      end
+      assert.matches("^Basic masked:%x%x%x%x%x%x%x%x$", seen[1])
+      assert.matches("^Basic masked:%x+$", seen[2])
+      assert.matches("^Bearer masked:%x+$", seen[3])
+      assert.matches("^masked:%x+$", seen[4])
+      assert.matches("^Basic masked:%x+$", log[4].headers["proxy-authorization"])
+      assert.equal(seen[1], seen[5], "the same credential, the same fingerprint")
+      assert.are_not.equal(seen[1], seen[2])
+    end)
+
     it("logs the requests received: method, raw path and query, headers, body", function()
       call("GET", PROJECT .. "/availableNumbers?regionCode=US&type=LOCAL&numberPattern.pattern=%2B1206",
         { headers = { ["X-Trace"] = "abc" } })
@@ -668,7 +695,7 @@ describe("sinchnumbers-fake", function()
       assert.equal("GET", log[1].method)
       assert.equal(PROJECT .. "/availableNumbers?regionCode=US&type=LOCAL&numberPattern.pattern=%2B1206", log[1].path)
       assert.equal("abc", log[1].headers["x-trace"])
-      assert.equal(BASIC, log[1].headers.authorization)
+      assert.matches("^Basic masked:%x+$", log[1].headers.authorization)
       assert.equal("", log[1].body)
       assert.equal("PATCH", log[2].method)
       assert.equal('{"hmacSecret":"s"}', log[2].body)

@@ -93,6 +93,7 @@ local TRANSPORT_SERVER = [[
     location /empty { return 204; }
     location /flaky { content_by_lua_block { require("openresty.cases").flaky() } }
     location /huge-header { content_by_lua_block { require("openresty.cases").huge_header() } }
+    location /raw { content_by_lua_block { require("openresty.cases").raw() } }
     location /unframed {
       chunked_transfer_encoding off;
       content_by_lua_block { ngx.say("read until the server closed") }
@@ -236,6 +237,31 @@ describe("the cosocket transport", function()
     assert.equals(string.rep("x", 1000000), results[4].body)
     assert.equals("too_large", results[5].err.kind, "a header block over 256 KiB")
     assert.equals("response headers larger than the limit of 262144 bytes", results[5].err.message)
+  end)
+
+  it("returns nil, err for a malformed chunk size (zz, -5, junk), never raises, and keeps working", function()
+    local results = run{
+      { method = "GET", url = url("/raw?answer=chunk_zz") },
+      { method = "GET", url = url("/raw?answer=chunk_minus") },
+      { method = "POST", url = url("/raw?answer=chunk_junk"), body = "{}" },
+      { method = "GET", url = url("/raw?answer=chunk_20_digits") },
+      { method = "GET", url = url("/echo") },
+    }
+    for i = 1, 3 do
+      assert.equals("network", results[i].err.kind, i)
+      assert.is_true(results[i].err.sent, i)
+      assert.matches("bad chunk size line", results[i].err.message, 1, true)
+    end
+    assert.equals("too_large", results[4].err.kind)
+    assert.equals(200, results[5].status)
+  end)
+
+  it("reads a header with a long run of inner spaces in linear time, a few bytes at a time", function()
+    local result = one{ method = "GET", url = url("/raw?answer=spaces&piece=7") }
+    assert.equals(200, result.status)
+    assert.equals("a" .. string.rep(" ", 30000) .. "b", result.headers["x-spaces"])
+    assert.equals("ok", result.body)
+    assert.is_true(result.elapsed < 2, "took " .. result.elapsed .. " s")
   end)
 
   it("gives up after the total timeout, in fractions of a second, and works afterwards", function()
@@ -594,6 +620,56 @@ describe("the client inside nginx", function()
     end
     local _, none = search("region=US&starts_with=%2B1999")
     assert.matches('"numbers":%[%]', none)
+  end)
+
+  it("makes one token request for 50 calls at once on one client without a token cache, and one at expiry", function()
+    fake_server:script{ path = "/oauth2/token", delay = 0.3 }
+    local plans = {}
+    for i = 1, 50 do
+      plans[i] = { name = "one-client-50-calls", options = client_options{ transport = "ngx" },
+                   calls = { { method = "list_active_numbers" } } }
+    end
+    for _, answer in ipairs(drive_concurrently(one_worker, "/client", plans)) do
+      assert.is_nil(answer.calls[1].err)
+    end
+    assert.equals(1, #requests_to("/oauth2/token"))
+    assert.equals(50, #requests_to("/activeNumbers"))
+
+    fake_server:expire_tokens()
+    fake_server:script{ path = "/oauth2/token", delay = 0.3 }
+    for _, answer in ipairs(drive_concurrently(one_worker, "/client", plans)) do
+      assert.is_nil(answer.calls[1].err)
+    end
+    assert.equals(2, #requests_to("/oauth2/token"))
+  end)
+
+  -- Leaves the shared dict without the tokens and locks a test put there.
+  local function flush_token_cache()
+    drive(two_workers, "/client", { flush = "sinch_tokens", options = client_options(), calls = {} })
+  end
+
+  it("frees the shared token lock when the token request raises: the next call does not wait", function()
+    finally(flush_token_cache)
+    local answer = drive(two_workers, "/client", { flush = "sinch_tokens", calls = {
+      { method = "list_active_numbers" }, { method = "list_active_numbers" },
+    }, options = client_options{ token_cache = "sinch_tokens", transport = "raising_once" } })
+    assert.equals("raised", answer.calls[1].err.kind)
+    assert.matches("the transport broke", answer.calls[1].err.message)
+    assert.is_nil(answer.calls[2].err)
+    assert.is_true(answer.calls[2].elapsed < 5, "waited " .. answer.calls[2].elapsed .. " s for the lock")
+  end)
+
+  it("waits for a leftover lock in real time, with libcurl's sleep that does not yield, then fetches", function()
+    finally(flush_token_cache)
+    -- A worker died holding the lock, which frees itself after 1 s. socket.sleep
+    -- stops nginx's clock (and the dict's expiry) unless the wait reads it anew.
+    local answer = drive(two_workers, "/client", { flush = "sinch_tokens", leftover_lock = 1, calls = {
+      { method = "list_active_numbers" },
+    }, options = client_options{ token_cache = "sinch_tokens", transport = "curl" } })
+    assert.is_nil(answer.calls[1].err)
+    assert.is_true(answer.calls[1].elapsed >= 0.9 and answer.calls[1].elapsed < 5,
+      "took " .. answer.calls[1].elapsed .. " s")
+    assert.equals(1, #requests_to("/oauth2/token"))
   end)
 
   it("makes one token request for 40 calls on two workers sharing a token cache, and one at expiry", function()

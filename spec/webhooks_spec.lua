@@ -61,6 +61,21 @@ describe("webhooks.verify_signature", function()
     end
   end)
 
+  it("refuses a header longer than any real signature at once, and trims long white space in linear time", function()
+    local padding = string.rep(" ", 32000)
+    local started = os.clock()
+    local ok, err = verify(body, padding .. signature .. padding, secret)
+    assert.is_false(ok)
+    assert.equals("auth", err.kind)
+    assert.matches("longer than any real signature", err.message)
+    ok, err = verify(body, signature .. padding .. "x", secret)
+    assert.is_false(ok)
+    assert.equals("auth", err.kind)
+    -- Each of these took seconds of CPU when the header was trimmed with a pattern.
+    assert.is_true(os.clock() - started < 0.5, "took " .. (os.clock() - started) .. " s of CPU")
+    assert.is_true(verify(body, string.rep(" ", 40) .. signature .. string.rep("\t", 40), secret))
+  end)
+
   it("does not put the secret or the expected digest in its errors", function()
     local _, err = verify(body, string.rep("0", 40), secret)
     assert.is_nil(tostring(err):find(secret, 1, true))
@@ -118,7 +133,8 @@ describe("webhooks.parse_event", function()
   it("refuses what is not an event", function()
     for _, raw in ipairs{ "not json", "[1,2]", '"text"', '{"timestamp":"2026-13-01T00:00:00"}',
                           '{"timestamp":"2023-02-29T00:00:00"}', '{"timestamp":"2024-02-29T00:00:00x"}',
-                          '{"timestamp":"yesterday"}' } do
+                          '{"timestamp":"yesterday"}', '{"timestamp":"2026-11-27T10:15:305"}',
+                          '{"timestamp":"2026-11-27T10:15:30."}', '{"timestamp":"2026-11-27T10:15:3099Z"}' } do
       local event, err = sinchnumbers_webhooks.parse_event(raw)
       assert.is_nil(event, raw)
       assert.equals("decode", err.kind, raw)

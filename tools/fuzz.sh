@@ -1,7 +1,9 @@
 #!/bin/sh
 # Builds the libFuzzer harnesses in fuzz/ with clang (ASan, UBSan, LeakSanitizer)
-# and runs each for a bounded time. Any crash, failed property, leak or
-# sanitizer report fails the run (exit 1), after every harness has had its turn.
+# and runs each for a bounded time, then the Lua harness for the cosocket
+# transport's reader (fuzz/cosocket_reader.lua, under LuaJIT as in OpenResty).
+# Any crash, failed property, leak or sanitizer report fails the run (exit 1),
+# after every harness has had its turn.
 #
 #   FUZZ_SECONDS  seconds per harness (default 60); 0 runs the seed corpus once, no fuzzing
 #   FUZZ_TARGETS  the harnesses to run (default: all of them)
@@ -16,7 +18,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"percent_encode base64 signature response header_line"}
+targets=${FUZZ_TARGETS:-"percent_encode base64 signature response header_line cosocket_reader"}
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
 
@@ -40,9 +42,29 @@ warnings="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototype
 curl_cflags=$(pkg-config --cflags libcurl 2>/dev/null)
 curl_libs=$(pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
+# The Lua harness: plain Lua over a fake socket, fed the response corpus and
+# mutations of it; it checks its own properties (see its header).
+run_lua_harness() {
+  log=$out/$1.log
+  artifacts=$out/artifacts/$1
+  lua=${FUZZ_LUA:-luajit}
+  if "$lua" "fuzz/$1.lua" "$seconds" fuzz/corpus/response "$artifacts" > "$log" 2>&1; then
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    echo "fuzz $1: ok, ${execs:-?} executions in ${seconds} s under $lua ($(find fuzz/corpus/response -type f | wc -l) seeds)"
+  else
+    echo "fuzz $1: FAILED (log $log)"
+    tail -5 "$log"
+    failed=1
+  fi
+}
+
 failed=0
 mkdir -p "$out"
 for name in $targets; do
+  if [ "$name" = cosocket_reader ]; then
+    run_lua_harness "$name"
+    continue
+  fi
   extra=$(sources_of "$name") || { failed=1; continue; }
   bin=$out/$name
   log=$out/$name.log

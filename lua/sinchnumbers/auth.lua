@@ -11,6 +11,8 @@
 -- A cache that can also add(key, value, ttl) (ngx.shared.DICT) may be shared
 -- by many nginx workers; then one token request serves them all, through a
 -- lock in the cache itself (the lua-resty-lock recipe, see shared_token).
+-- Without a token_cache, the client's own cache locks the same way, so the
+-- light threads of one client make one token request between them.
 
 local core = require "sinchnumbers.core"
 local errors = require "sinchnumbers.errors"
@@ -31,20 +33,36 @@ local LOCK_TTL = 30
 local LOCK_FIRST_PAUSE, LOCK_LONGEST_PAUSE = 0.005, 0.1
 
 -- A cache like ngx.shared.DICT (get, set with a ttl in seconds, set to nil
--- deletes), for one client, in this process.
+-- deletes, add), for one client, in this process. add() gives the light
+-- threads of one client under OpenResty the same lock as a shared dict.
 local function memory_cache(clock)
   local values, expires_at = {}, {}
-  return {
-    get = function(_, key)
-      if values[key] ~= nil and expires_at[key] > clock() then return values[key] end
-      return nil
-    end,
-    set = function(_, key, value, ttl)
-      values[key] = value
-      expires_at[key] = value ~= nil and clock() + ttl or nil
-      return true
-    end,
-  }
+  local cache = {}
+  function cache.get(_, key)
+    if values[key] ~= nil and expires_at[key] > clock() then return values[key] end
+    return nil
+  end
+  function cache.set(_, key, value, ttl)
+    values[key] = value
+    expires_at[key] = value ~= nil and clock() + ttl or nil
+    return true
+  end
+  function cache.add(self, key, value, ttl)
+    if self:get(key) ~= nil then return false, "exists" end
+    return self:set(key, value, ttl)
+  end
+  return cache
+end
+
+-- What a lock holder writes into the lock, so that a waiter can tell a
+-- holder in its own process from one elsewhere: the nginx worker's pid, or
+-- outside nginx a name made once per process.
+local process_name
+local function this_process()
+  local ngx = rawget(_G, "ngx")
+  if ngx and ngx.worker and ngx.worker.pid then return ngx.worker.pid() end
+  process_name = process_name or ("%s:%d:%.6f"):format(tostring({}), os.time(), os.clock())
+  return process_name
 end
 
 -- The User-Agent is the transport's business: libcurl and the cosocket
@@ -58,11 +76,15 @@ local function request_headers(authorization, content_type)
 end
 
 -- options: mode ("oauth2" | "basic"), key_id, key_secret, auth_url,
--- token_cache, clock, sleep(seconds) (to wait for another worker's token
--- request; without it there is no waiting, hence no lock), and
+-- token_cache, token_cache_locks (whether it has add()), clock, fresh_clock
+-- (the same time read anew, which ngx.now() is not: it bounds the wait for a
+-- lock in real time, also while the event loop does not run), sleep(seconds)
+-- (to wait for another's token request; without it there is no waiting,
+-- hence no lock), and
 -- exchange(url, headers, body, ends_at), which POSTs to the token endpoint
 -- under the client's retry policy, within the deadline of the call that
--- needs the token (ends_at, if any), and returns the decoded answer or nil, err.
+-- needs the token (ends_at, if any, on fresh_clock), and returns the decoded
+-- answer or nil, err.
 --
 -- The object's methods:
 --   headers(with_body, ends_at) -> the header table for an API request, or nil, err
@@ -82,8 +104,16 @@ function auth.new(options)
   end
 
   local auth_url, exchange = options.auth_url, options.exchange
-  local clock, sleep = options.clock, options.sleep
+  local clock, fresh_clock, sleep = options.clock, options.fresh_clock or options.clock, options.sleep
   local cache = options.token_cache or memory_cache(clock)
+  -- ngx.sleep lets the rest of the worker run while we wait; any other sleep
+  -- (socket.sleep with libcurl inside nginx, a test's no-op) stops it, so a
+  -- lock held in this very process could never be released meanwhile.
+  local ngx = rawget(_G, "ngx")
+  local sleep_yields = ngx ~= nil and sleep == ngx.sleep
+  -- Our own cache is shared only by light threads, which need a sleep that
+  -- yields to take turns; without one, nobody can be waiting for its lock.
+  local can_lock = options.token_cache_locks or (options.token_cache == nil and sleep_yields)
   -- Names the token without revealing the secret, so a cache shared between
   -- processes (or nginx workers) keeps tokens of different keys apart.
   local cache_key = "sinchnumbers:token:"
@@ -114,27 +144,47 @@ function auth.new(options)
     return token
   end
 
-  -- One token request for everyone who shares the cache. Look in the
-  -- cache; take the lock with add(), which succeeds for exactly one caller;
-  -- look again, since the previous holder may have stored a token just now;
-  -- fetch, store, unlock. The others look in the cache after growing pauses
-  -- until the token is there, or take the lock themselves once it is free
-  -- again (its holder failed). A cache without add() is ours alone.
   local lock_key = cache_key .. ":lock"
+
+  -- With the lock held: look again, since the previous holder may have
+  -- stored a token just now, else fetch one. The lock goes on every way
+  -- out, a raise included (which then goes on to the caller).
+  local function fetch_holding_lock(ends_at)
+    local ok, token, err = pcall(function()
+      local cached = cache:get(cache_key)
+      if cached then return cached end
+      return fetch_token(ends_at)
+    end)
+    cache:set(lock_key, nil)
+    if not ok then error(token, 0) end
+    return token, err
+  end
+
+  -- Is waiting for this lock's holder pointless? It is when the holder
+  -- lives in this process and our sleep keeps it from running.
+  local function waiting_stalls()
+    return not sleep_yields and cache:get(lock_key) == this_process()
+  end
+
+  -- One token request for everyone who shares the cache (the client's own
+  -- light threads, or every worker with a shared dict). Look in the cache;
+  -- take the lock with add(), which succeeds for exactly one caller; fetch,
+  -- store, unlock. The others look in the cache after growing pauses until
+  -- the token is there, or take the lock themselves once it is free again
+  -- (its holder failed), or fetch their own after LOCK_TTL seconds of real
+  -- time, or when the call's deadline comes first. A cache without add()
+  -- cannot lock.
   local function shared_token(ends_at)
-    if not (cache.add and sleep) then return fetch_token(ends_at) end
-    local pause, give_up_at = LOCK_FIRST_PAUSE, clock() + LOCK_TTL
+    if not (can_lock and sleep) then return fetch_token(ends_at) end
+    local pause, give_up_at = LOCK_FIRST_PAUSE, fresh_clock() + LOCK_TTL
+    if ends_at and ends_at < give_up_at then give_up_at = ends_at end
     while true do
-      local locked, problem = cache:add(lock_key, true, LOCK_TTL)
-      if locked then
-        local token = cache:get(cache_key)
-        local err
-        if not token then token, err = fetch_token(ends_at) end
-        cache:set(lock_key, nil)
-        return token, err
-      end
+      local locked, problem = cache:add(lock_key, this_process(), LOCK_TTL)
+      if locked then return fetch_holding_lock(ends_at) end
       -- "exists" is another holder; anything else (a full dict) means no lock.
-      if problem ~= "exists" or clock() >= give_up_at then return fetch_token(ends_at) end
+      if problem ~= "exists" or waiting_stalls() or fresh_clock() >= give_up_at then
+        return fetch_token(ends_at)
+      end
       sleep(pause)
       pause = math.min(pause * 2, LOCK_LONGEST_PAUSE)
       local token = cache:get(cache_key)

@@ -45,16 +45,7 @@ local DEFAULTS = {
   max_body_size = 8 * 1024 * 1024,
 }
 
--- Does `value` (a table or a userdata such as core.transport) have these methods?
-local function has_methods(value, names)
-  local kind = type(value)
-  if kind ~= "table" and kind ~= "userdata" then return false end
-  for _, name in ipairs(names) do
-    local ok, method = pcall(function() return value[name] end)
-    if not ok or type(method) ~= "function" then return false end
-  end
-  return true
-end
+local has_methods = validate.has_methods
 
 local function non_empty(name, secret)
   return {
@@ -71,10 +62,18 @@ local function seconds_option(name)
   return { name = name, type = "number", min = 0.001, max = 86400, expect = "a number of seconds above 0" }
 end
 
+-- The project id is one path segment of every URL: "." or ".." would climb
+-- out of /v1/projects/, and "/", "?" or "#" could only be a typo.
+local function project_id_fits(value)
+  return type(value) == "string" and value:find("%S") ~= nil and value ~= "." and value ~= ".."
+    and not value:find("[/?#]")
+end
+
 local OPTIONS = validate.compile {
   type = "object",
   fields = {
-    non_empty("project_id"),
+    { name = "project_id", required = true, check = project_id_fits,
+      expect = 'your Sinch project id: a non-empty string other than "." or "..", without "/", "?" or "#"' },
     non_empty("key_id"),
     non_empty("key_secret", true),
     { name = "auth", type = "string", enum = { "oauth2", "basic" } },
@@ -237,11 +236,20 @@ function Client:all_active_numbers(params, limit)
   return pager.all(self, params, limit)
 end
 
+-- The top level of an options table, read raw: its values (a transport, a
+-- token cache) are the caller's objects and stay as they are.
+local function raw_options(options)
+  local copy = {}
+  for name, value in next, options do copy[name] = value end
+  return copy
+end
+
 function sinchnumbers.new(options)
   if type(options) ~= "table" then
     return nil, errors.invalid_argument("sinchnumbers.new: options must be a table with "
       .. table.concat(OPTIONS.names, ", "))
   end
+  options = raw_options(options)
   local message, field = validate.fields(OPTIONS, options, "option")
   if message then
     return nil, errors.invalid_argument("sinchnumbers.new: " .. message, field)
@@ -276,7 +284,9 @@ function sinchnumbers.new(options)
     key_secret = settings.key_secret,
     auth_url = settings.auth_url,
     token_cache = settings.token_cache,
+    token_cache_locks = settings.token_cache ~= nil and has_methods(settings.token_cache, { "add" }),
     clock = clock,
+    fresh_clock = precise_clock(clock),
     sleep = client._sleep,
     exchange = function(url, headers, body, ends_at)
       return pipeline.exchange_token(client, url, headers, body, ends_at)
@@ -301,6 +311,7 @@ function sinchnumbers.from_env(options)
   if type(options) ~= "table" then
     return nil, errors.invalid_argument("sinchnumbers.from_env: options must be a table")
   end
+  options = raw_options(options)
   local settings = {}
   for _, entry in ipairs(ENVIRONMENT) do
     local value = os.getenv(entry.variable)

@@ -5,6 +5,7 @@
 -- as `sinchnumbers.null`); encoding it gives null again.
 
 local cjson_safe = require "cjson.safe"
+local core = require "sinchnumbers.core"
 
 local instance = cjson_safe.new()
 
@@ -20,9 +21,74 @@ instance.encode_invalid_numbers(false)
 -- answers nest a few levels. (cjson's default, set here so that it holds.)
 instance.decode_max_depth(1000)
 
+-- Where the API's answers hold integers (openapi/sinch-numbers.yaml, Sinch's
+-- error body, the token answer): paths of names, "*" for every item.
+local INTEGER_FIELDS = {
+  { "totalSize" }, { "paymentIntervalMonths" },
+  { "activeNumbers", "*", "paymentIntervalMonths" }, { "availableNumbers", "*", "paymentIntervalMonths" },
+  { "error", "code" }, { "expires_in" },
+}
+
+-- Returns the value, or nil and cjson's message.
+local decode = instance.decode
+-- Debian's lua-cjson 2.1.0 makes every number a float on 5.3 and 5.4
+-- (totalSize 1250.0, err.code 429.0): there the C core turns the integral
+-- ones at INTEGER_FIELDS back into integers. Only there: a walk over every
+-- value would cost a fifth of decoding a page of 100 numbers. Builds that
+-- keep integers need no second pass.
+if math.type and math.type(decode("[1]")[1]) == "float" then
+  local integers, raw_decode = core.integers, decode
+  decode = function(text)
+    local value, problem = raw_decode(text)
+    if value == nil then return nil, problem end
+    return integers(value, INTEGER_FIELDS)
+  end
+end
+
+local find, byte = string.find, string.byte
+
+-- How many name-value pairs the objects of a JSON text hold: its colons
+-- outside strings. The text must be valid JSON (cjson decoded it).
+local function pair_count(text)
+  local count, position = 0, 1
+  while true do
+    local at = find(text, '[":]', position)
+    if not at then return count end
+    position = at + 1
+    if byte(text, at) == 58 then -- ':'
+      count = count + 1
+    else -- a string: on to its closing quote, past escaped characters
+      while true do
+        local stop = find(text, '["\\]', position)
+        if byte(text, stop) == 34 then
+          position = stop + 1
+          break
+        end
+        position = stop + 2
+      end
+    end
+  end
+end
+
+-- How many names the objects inside a decoded value hold (array indices
+-- are numbers; object names, strings).
+local function name_count(value)
+  local count = 0
+  for key, item in next, value do
+    if type(key) == "string" then count = count + 1 end
+    if type(item) == "table" then count = count + name_count(item) end
+  end
+  return count
+end
+
 return {
   null = instance.null,
-  -- Both return the value, or nil and cjson's message.
-  decode = instance.decode,
+  decode = decode,
+  -- Does a JSON text give some name twice in one object? `decoded` is what
+  -- decode made of it (a table), where only the last of them is left.
+  has_duplicate_names = function(text, decoded)
+    return pair_count(text) ~= name_count(decoded)
+  end,
+  -- Returns the JSON text, or nil and cjson's message.
   encode = instance.encode,
 }

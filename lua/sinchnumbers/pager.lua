@@ -18,15 +18,34 @@ local function page_params(params)
   if params == nil then return {} end
   if type(params) ~= "table" then return params end -- list_active_numbers says what is wrong
   local copy = {}
-  for name, value in pairs(params) do copy[name] = value end
+  -- Raw, as list_active_numbers reads it: no metamethod of the caller's runs here.
+  for name, value in next, params do copy[name] = value end
   return copy
 end
 
--- Points params at the page after `page`; false when `page` was the last.
-local function advance(params, page)
+-- Where a walk over the pages is: the filters to send, and every page token
+-- used so far.
+local function new_walk(params)
+  local walk = { params = page_params(params), seen = {}, pages = 0 }
+  if type(walk.params) == "table" and type(walk.params.pageToken) == "string" then
+    walk.seen[walk.params.pageToken] = true
+  end
+  return walk
+end
+
+-- Points the walk at the page after `page`: true, or false when `page` was
+-- the last, or nil, err when the service hands out a token it gave before
+-- (following it would go round the same pages for ever).
+local function advance(walk, page)
+  walk.pages = walk.pages + 1
   local token = page.nextPageToken
   if type(token) ~= "string" or token == "" then return false end
-  params.pageToken = token
+  if walk.seen[token] then
+    return nil, errors.new("decode", ("list_active_numbers: page %d gave a nextPageToken (%q) that an"
+      .. " earlier page gave already: stopping, as following it would go round for ever"):format(walk.pages, token))
+  end
+  walk.seen[token] = true
+  walk.params.pageToken = token
   return true
 end
 
@@ -41,15 +60,23 @@ local function closer(state)
 end
 
 function pager.pages(client, params)
-  local state = { params = page_params(params), done = false }
+  local state = new_walk(params)
+  state.done = false
   local function next_page()
+    if state.failure then
+      local failure = state.failure
+      state.failure, state.done = nil, true
+      error(failure)
+    end
     if state.done then return nil end
     local page, err = client:list_active_numbers(state.params)
     if not page then
       state.done = true
       error(err)
     end
-    state.done = not advance(state.params, page)
+    local more, loop = advance(state, page)
+    -- This page is good; the loop is the next one's problem.
+    state.done, state.failure = not more, loop
     return page
   end
   return next_page, nil, nil, closer(state)
@@ -77,17 +104,21 @@ function pager.all(client, params, limit)
       "all_active_numbers: limit must be a whole number of at least 1, or nil for all", "limit")
   end
   local numbers, count = {}, 0
-  local state = page_params(params)
-  repeat
-    local page, err = client:list_active_numbers(state)
+  local walk = new_walk(params)
+  while true do
+    local page, err = client:list_active_numbers(walk.params)
     if not page then return nil, err end
     for _, number in ipairs(items_of(page)) do
       count = count + 1
       numbers[count] = number
       if count == limit then return numbers end
     end
-  until not advance(state, page)
-  return numbers
+    local more, loop = advance(walk, page)
+    if not more then
+      if loop then return nil, loop end
+      return numbers
+    end
+  end
 end
 
 return pager

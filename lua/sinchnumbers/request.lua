@@ -128,7 +128,16 @@ local function json_body(endpoint, body)
     if decoded == nil then
       return invalid(endpoint, "body is not valid JSON: " .. tostring(decode_error))
     end
+    -- With a name twice in one object, cjson keeps the last value and the
+    -- service might take the first: what we checked would not be what it reads.
+    if type(decoded) == "table" and json.has_duplicate_names(body, decoded) then
+      return invalid(endpoint, "body is JSON with a name given twice in one object: give each field once")
+    end
     given_json, body = body, decoded
+  elseif type(body) == "table" then
+    local copy, problem = validate.raw_copy(body, "body")
+    if not copy then return invalid(endpoint, problem) end
+    body = copy
   end
   if type(body) ~= "table" then
     return invalid(endpoint, "body must be a table (or JSON text of an object) with "
@@ -161,6 +170,9 @@ function request.build(endpoint, url_prefix, path_value, input)
       return invalid(endpoint, "params must be a table of query parameters ("
         .. concat(endpoint.query_schema.names, ", ") .. "), got a " .. type(input))
     end
+    local problem
+    input, problem = validate.raw_copy(input, "params")
+    if not input then return invalid(endpoint, problem) end
     local message, field = validate.fields(endpoint.query_schema, input, "parameter")
     if message then return invalid(endpoint, message, field) end
     local query = query_string(endpoint, input)

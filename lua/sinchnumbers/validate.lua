@@ -3,7 +3,7 @@
 -- the wire. A check returns nothing when the value fits, or a message that
 -- says what is allowed plus the name of the offending field.
 --
--- Values are echoed in messages only for enums and patterns, never for fields
+-- Values are echoed in messages only for enums, patterns and checks, never for fields
 -- marked `secret`, so no secret can reach an error message from here.
 
 local json = require "sinchnumbers.json"
@@ -146,7 +146,7 @@ local function check(schema, value, label, noun)
   local message = format("%s must be %s", label, expectation(schema))
   if schema.secret then
     return message, label
-  elseif (schema.enum or schema.pattern) and type(value) == "string" then
+  elseif (schema.enum or schema.pattern or schema.check) and type(value) == "string" then
     return format("%s (got %q)", message, value), label
   elseif type(value) == "number" then
     return format("%s (got %s)", message, tostring(value)), label
@@ -201,6 +201,47 @@ end
 -- Checks a table of named values (options, query parameters, a body).
 function validate.fields(schema, tbl, noun)
   return check_fields(schema, tbl, "", noun)
+end
+
+-- How deep a caller's table may nest: far more than any options, params or
+-- body of the API, and a table that holds itself ends here too.
+local MAX_DEPTH = 32
+
+local function copy_raw(value, depth)
+  if type(value) ~= "table" then return value end
+  if depth > MAX_DEPTH then return nil end
+  local copy = {}
+  for key, item in next, value do
+    local item_copy = copy_raw(item, depth + 1)
+    if item_copy == nil then return nil end
+    copy[key] = item_copy
+  end
+  return copy
+end
+
+-- The caller's value read once, with raw access, before anything looks at
+-- it: tables are copied, tables inside them too, without their metatables.
+-- So no __index or __pairs can raise in here, or show the checks one value
+-- and the wire (cjson reads tables raw) another. Returns the copy, or nil
+-- and a message that names `label`.
+function validate.raw_copy(value, label)
+  local copy = copy_raw(value, 1)
+  if copy == nil then
+    return nil, format("%s nests tables more than %d levels deep (or holds itself)", label, MAX_DEPTH)
+  end
+  return copy
+end
+
+-- Does `value` (a table or a userdata such as core.transport) have these
+-- methods? Looking them up may run the caller's __index, so it may not raise.
+function validate.has_methods(value, names)
+  local kind = type(value)
+  if kind ~= "table" and kind ~= "userdata" then return false end
+  for _, name in ipairs(names) do
+    local ok, method = pcall(function() return value[name] end)
+    if not ok or type(method) ~= "function" then return false end
+  end
+  return true
 end
 
 -- E.164: "+", then 2 to 15 digits of which the first is 1-9.

@@ -13,10 +13,16 @@ local json = require "sinchnumbers.json"
 local webhooks = {}
 
 local SIGNATURE_HEADER = "x-sinch-signature"
+-- A real header is 40 hex digits; this leaves room for white space around
+-- them. Anything longer is refused before it is even trimmed: the header
+-- comes from whoever sends the request, unauthenticated, and trimming takes
+-- time quadratic in the length of a run of inner spaces.
+local MAX_SIGNATURE_LENGTH = 128
 
 --- Checks a signature against the raw body.
 -- The comparison takes the same time wherever the digests differ, and white
 -- space around the header value is ignored; hex digits may be of either case.
+-- A header longer than 128 bytes is refused at once, without computing the HMAC.
 -- @tparam string raw_body the request body exactly as received
 -- @tparam string signature the X-Sinch-Signature header value
 -- @tparam string hmac_secret the project's callback hmacSecret
@@ -38,6 +44,10 @@ function webhooks.verify_signature(raw_body, signature, hmac_secret)
     return false, errors.invalid_argument("signature must be the X-Sinch-Signature header value as a string",
       "signature")
   end
+  if #signature > MAX_SIGNATURE_LENGTH then
+    return false, errors.new("auth", "X-Sinch-Signature is longer than any real signature ("
+      .. #signature .. " bytes; a signature is 40 hex digits)")
+  end
   local given = signature:match("^%s*(.-)%s*$"):lower()
   local expected = core.hmac_sha1_hex(hmac_secret, raw_body)
   if not core.equal(given, expected) then
@@ -58,7 +68,8 @@ function webhooks.verify_request(headers, raw_body, hmac_secret)
     return false, errors.invalid_argument("headers must be a table of header names to values", "headers")
   end
   local signature
-  for name, value in pairs(headers) do
+  -- Raw: a framework's headers table may have a metatable of its own.
+  for name, value in next, headers do
     if type(name) == "string" and name:lower() == SIGNATURE_HEADER then
       if signature ~= nil or type(value) == "table" then
         return false, errors.new("auth", "the request has more than one X-Sinch-Signature header")
@@ -82,13 +93,16 @@ local DAYS_IN_MONTH = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 -- @treturn number|nil seconds, with the fraction; nil when it is not a timestamp
 function webhooks.unix_time(timestamp)
   if type(timestamp) ~= "string" then return nil end
-  local year, month, day, hour, minute, second, fraction, zone =
-    timestamp:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d):(%d%d)(%.?%d*)(.*)$")
+  local year, month, day, hour, minute, second, rest =
+    timestamp:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d):(%d%d)(.*)$")
   if not year then return nil end
+  -- A fraction needs its dot: "10:15:305" is not 10:15:30 plus 5 seconds.
+  local fraction, zone = rest:match("^(%.%d+)(.*)$")
+  if not fraction then fraction, zone = "", rest end
   year, month, day = tonumber(year), tonumber(month), tonumber(day)
   hour, minute, second = tonumber(hour), tonumber(minute), tonumber(second)
   if month < 1 or month > 12 or day < 1 or day > DAYS_IN_MONTH[month] or hour > 23 or minute > 59
-    or second > 60 or fraction == "." or (month == 2 and day == 29 and not is_leap_year(year)) then
+    or second > 60 or (month == 2 and day == 29 and not is_leap_year(year)) then
     return nil
   end
   local offset = 0

@@ -83,25 +83,50 @@ local function counting_transport()
   }
 end
 
+-- The cosocket transport, except that its first request raises an error
+-- (as a broken transport of the caller's might).
+local function raising_once_transport()
+  local inner = require("sinchnumbers.transport.ngx").new()
+  return {
+    raised = false,
+    request = function(self, ...)
+      if not self.raised then
+        self.raised = true
+        error("the transport broke")
+      end
+      return inner:request(...)
+    end,
+  }
+end
+
+local TRANSPORTS = { counting = counting_transport, raising_once = raising_once_transport }
+
 -- options.token_cache names a shared dict; options.transport = "counting"
--- stands for a counting_transport().
+-- or "raising_once" stands for one of the transports above.
 local function client_for(plan)
   local existing = plan.name and clients[plan.name]
   if existing then return existing end
   local options = plan.options
   if options.token_cache then options.token_cache = ngx.shared[options.token_cache] end
-  if options.transport == "counting" then options.transport = counting_transport() end
+  if TRANSPORTS[options.transport] then options.transport = TRANSPORTS[options.transport]() end
   local client = assert(require("sinchnumbers").new(options))
   if plan.name then clients[plan.name] = client end
   return client, options.transport
 end
 
 -- Runs one client method; an iterator's items are collected into an array.
+-- A method that raises gives nil and { kind = "raised", message }.
 local function call_client(client, call)
   local args = call.args or {}
   local method = client[call.method]
   if not call.iterate then
-    return method(client, unpack(args, 1, call.n or #args))
+    local ok, result, err = pcall(method, client, unpack(args, 1, call.n or #args))
+    if not ok then
+      return nil, setmetatable({ kind = "raised", message = tostring(result) }, { __tostring = function(raised)
+        return raised.message
+      end })
+    end
+    return result, err
   end
   local items = {}
   local ok, problem = pcall(function()
@@ -111,13 +136,27 @@ local function call_client(client, call)
   return nil, problem
 end
 
---- POST /client { name, options, calls = { { method, args, n, iterate }, ... } }
+-- Leaves the lock of a token request in the shared dict, as a worker that
+-- died while fetching would (holder: a pid that is not this worker's). The
+-- key is auth.lua's: the token's key plus ":lock".
+local function leave_lock(options, seconds)
+  local core = require "sinchnumbers.core"
+  local key = "sinchnumbers:token:"
+    .. core.hmac_sha1_hex(options.key_secret, options.auth_url .. "\n" .. options.key_id)
+  assert(options.token_cache:set(key .. ":lock", 1, seconds))
+end
+
+--- POST /client { name, options, calls = { { method, args, n, iterate }, ... },
+-- flush = dict name, leftover_lock = seconds }
 -- Runs client methods in a row on one client (a new one unless `name` names
 -- one this worker made before); answers with each result or error, which
--- worker ran them, and how many requests a counting transport saw.
+-- worker ran them, and how many requests a counting transport saw. `flush`
+-- empties a shared dict first; `leftover_lock` leaves a lock in the token cache.
 function cases.client()
   local plan = read_plan()
+  if plan.flush then ngx.shared[plan.flush]:flush_all() end
   local client, transport = client_for(plan)
+  if plan.leftover_lock then leave_lock(plan.options, plan.leftover_lock) end
   local results = {}
   for i, call in ipairs(plan.calls) do
     local started = now()
@@ -176,6 +215,26 @@ function cases.flaky()
   if tonumber(ngx.var.connection_requests) > 1 then return ngx.exit(444) end
   ngx.header["X-Connection"] = ngx.var.connection
   ngx.say("fresh")
+end
+
+-- Answers that no server should send, written byte for byte on the raw
+-- connection (GET /raw?answer=<name>), then the connection is closed.
+local RAW_ANSWERS = {
+  chunk_zz = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+  chunk_minus = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+  chunk_junk = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 junk\r\nhello\r\n0\r\n\r\n",
+  chunk_20_digits = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nhello\r\n",
+  -- A header value with a long run of inner spaces, sent a few bytes at a time.
+  spaces = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Spaces: a" .. string.rep(" ", 30000) .. "b\r\n\r\nok",
+}
+
+function cases.raw()
+  local answer = RAW_ANSWERS[ngx.var.arg_answer]
+  local sock = assert(ngx.req.socket(true))
+  local piece = tonumber(ngx.var.arg_piece) or #answer
+  for at = 1, #answer, piece do
+    assert(sock:send(answer:sub(at, at + piece - 1)))
+  end
 end
 
 -- A header block larger than the transport accepts.

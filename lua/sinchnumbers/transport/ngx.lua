@@ -257,19 +257,37 @@ function Reader:fill(size)
   return true
 end
 
+local function without_cr(line)
+  if byte(line, -1) == 13 then return sub(line, 1, -2) end
+  return line
+end
+
 -- One line without its CRLF; `limit` caps the bytes waited for.
 function Reader:line(limit)
+  local eol = find(self.pending, "\n", self.position, true)
+  if eol then
+    local line = sub(self.pending, self.position, eol - 1)
+    self.position = eol + 1
+    return without_cr(line)
+  end
+  -- A line that spans reads is gathered in pieces and joined once: adding
+  -- each read to the buffer would copy it anew every time, quadratic in
+  -- its length when a server trickles it a byte at a time.
+  local pieces, size = { sub(self.pending, self.position) }, self:buffered()
+  self.pending, self.position = "", 1
   while true do
-    local eol = find(self.pending, "\n", self.position, true)
-    if eol then
-      local line = sub(self.pending, self.position, eol - 1)
-      self.position = eol + 1
-      if byte(line, -1) == 13 then line = sub(line, 1, -2) end
-      return line
-    end
-    if self:buffered() > limit then return nil, "too_large" end
+    if size > limit then return nil, "too_large" end
     local ok, err = self:fill(READ_SIZE)
     if not ok then return nil, err end
+    eol = find(self.pending, "\n", 1, true)
+    if eol then
+      pieces[#pieces + 1] = sub(self.pending, 1, eol - 1)
+      self.position = eol + 1
+      return without_cr(concat(pieces))
+    end
+    pieces[#pieces + 1] = self.pending
+    size = size + #self.pending
+    self.pending = ""
   end
 end
 
@@ -307,6 +325,50 @@ function Reader:rest(cap, into)
   end
 end
 
+-- The stages below each take what the one before gave: a line is parsed by
+-- a pure function, read by one that knows only the Reader. Every malformed
+-- answer comes back as nil and a reason; none raises, and each loop ends
+-- within a bounded number of reads (each read gives at least one byte, and
+-- every line, chunk and body has its cap).
+
+-- `text` without white space at either end, in linear time: the pattern
+-- "^%s*(.-)%s*$" takes quadratic time on a long run of inner spaces.
+local function trimmed(text)
+  local first = find(text, "%S")
+  if not first then return "" end
+  return text:match("^.*%S", first)
+end
+
+-- "HTTP/1.1 200 OK" -> 200, 1 (the minor version); or nil.
+local function parse_status_line(line)
+  local minor, status = line:match("^HTTP/1%.([01]) (%d%d%d)")
+  if not status then return nil end
+  return tonumber(status), tonumber(minor)
+end
+
+-- "Name: value" -> "name", "value" (trimmed); or nil.
+local function parse_header_line(line)
+  local name, value = line:match("^([^:%s]+):(.*)$")
+  if not name then return nil end
+  return lower(name), trimmed(value)
+end
+
+-- The longest chunk-size we read: 8 hex digits pass any body cap (1 GiB)
+-- already, and more would not fit a Lua 5.3 integer.
+local MAX_CHUNK_DIGITS = 8
+
+-- "1a2b;ext=1" -> 6699; nil, "too_large" past 8 significant hex digits;
+-- nil, "bad chunk size line" for anything but hex digits and extensions.
+local function parse_chunk_size(line)
+  local digits, rest = line:match("^%s*(%x+)(.*)$")
+  if not digits or not (find(rest, "^%s*$") or find(rest, "^%s*;")) then
+    return nil, "bad chunk size line"
+  end
+  digits = digits:match("^0*(.*)$")
+  if #digits > MAX_CHUNK_DIGITS then return nil, "too_large" end
+  return tonumber(digits, 16) or 0
+end
+
 -- Returns status, http minor version, headers (lower-case names, repeats
 -- joined by ", "), or nil, error.
 local function read_head(reader)
@@ -323,9 +385,8 @@ local function read_head(reader)
   while true do
     local line, err = next_line()
     if not line then return nil, err end
-    local minor, status = line:match("^HTTP/1%.([01]) (%d%d%d)")
+    local status, minor = parse_status_line(line)
     if not status then return nil, "bad status line" end
-    status = tonumber(status)
     local headers, last_name = {}, nil
     while true do
       line, err = next_line()
@@ -333,18 +394,17 @@ local function read_head(reader)
       if line == "" then break end
       local first = byte(line)
       if (first == 32 or first == 9) and last_name then -- an obsolete folded continuation
-        headers[last_name] = headers[last_name] .. " " .. line:match("^%s*(.-)%s*$")
+        headers[last_name] = headers[last_name] .. " " .. trimmed(line)
       else
-        local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
+        local name, value = parse_header_line(line)
         if not name then return nil, "bad header line" end
-        name = lower(name)
         local previous = headers[name]
         headers[name] = previous and previous .. ", " .. value or value
         last_name = name
       end
     end
     -- 1xx answers (103 Early Hints, a stray 100 Continue) precede the real one.
-    if status >= 200 or status == 101 then return status, tonumber(minor), headers end
+    if status >= 200 or status == 101 then return status, minor, headers end
   end
 end
 
@@ -362,8 +422,9 @@ local function read_chunked(reader, cap, into)
   while true do
     local line, err = reader:line(1024)
     if not line then return nil, err end
-    local size = tonumber(line:match("^%s*(%x+)"), 16)
-    if not size then return nil, "bad chunk size line" end
+    local size
+    size, err = parse_chunk_size(line)
+    if not size then return nil, err end
     if size == 0 then break end
     total = total + size
     if total > cap then return nil, "too_large" end
@@ -380,7 +441,7 @@ local function read_chunked(reader, cap, into)
     local line, err = reader:line(MAX_HEADER_BYTES - head_bytes)
     if not line then return nil, err end
     if line == "" then return true end
-    head_bytes = head_bytes + #line
+    head_bytes = head_bytes + #line + 2
   end
 end
 
@@ -415,6 +476,16 @@ local function read_body(reader, method, status, minor, headers, cap)
   if not ok then return nil, err end
   -- Bytes beyond the response mean the two sides disagree about framing.
   return concat(pieces), keepalive and reader:buffered() == 0
+end
+
+-- The whole answer: status, headers, body and whether the connection may
+-- carry another request; or nil, reason.
+local function read_response(reader, method, cap)
+  local status, minor, headers = read_head(reader)
+  if not status then return nil, minor end
+  local body, keepalive = read_body(reader, method, status, minor, headers, cap)
+  if not body then return nil, keepalive end
+  return status, headers, body, keepalive
 end
 
 --- One attempt on one connection ----------------------------------------------
@@ -497,14 +568,10 @@ local function attempt(self, method, scheme, host, port, head, deadline, timeout
     end
   end
   local reader = new_reader(sock, deadline, self.read_timeout)
-  local status, minor, answer_headers, answer_body, keepalive
+  local status, answer_headers, answer_body, keepalive
   if not reason then
-    status, minor, answer_headers = read_head(reader)
-    if not status then reason = minor end
-  end
-  if not reason then
-    answer_body, keepalive = read_body(reader, method, status, minor, answer_headers, self.max_body_size)
-    if not answer_body then reason = keepalive end
+    status, answer_headers, answer_body, keepalive = read_response(reader, method, self.max_body_size)
+    if not status then reason = answer_headers end
   end
 
   if reason then
@@ -587,5 +654,19 @@ end
 function Transport:close()
   self.closed = true
 end
+
+-- The reader's stages, for the specs and the fuzzer (fuzz/cosocket_reader.lua),
+-- which drive them over a socket of their own; not an API.
+_M._reader = {
+  new = new_reader,
+  read_response = read_response,
+  read_head = read_head,
+  read_body = read_body,
+  read_chunked = read_chunked,
+  parse_status_line = parse_status_line,
+  parse_header_line = parse_header_line,
+  parse_chunk_size = parse_chunk_size,
+  MAX_HEADER_BYTES = MAX_HEADER_BYTES,
+}
 
 return _M

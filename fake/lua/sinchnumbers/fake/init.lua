@@ -57,6 +57,39 @@ local OPTION_TYPES = {
 local LOG_LIMIT = 20000
 local LOG_KEPT_ON_TRIM = 10000
 
+-- Credentials never go into the request log: people point real ones at the
+-- fake by mistake. The log keeps the scheme and a fingerprint, so a test can
+-- still tell one credential from another: 8 hex digits of a polynomial hash
+-- modulo the largest prime below 2^32 (exact in doubles and integers alike),
+-- seeded anew by every server, so the log alone cannot confirm a guess.
+local MASKED_HEADERS = { authorization = true, ["proxy-authorization"] = true }
+local FINGERPRINT_MODULUS = 4294967291
+
+local function fingerprint(seed, text)
+  local hash = seed
+  for i = 1, #text do hash = (hash * 257 + text:byte(i)) % FINGERPRINT_MODULUS end
+  return ("%08x"):format(hash)
+end
+
+-- Four bytes of /dev/urandom where there is one, on top of the time.
+local function fingerprint_seed()
+  local seed = math.floor(socket.gettime() * 1e6)
+  local source = io.open("/dev/urandom", "rb")
+  if source then
+    local a, b, c, d = (source:read(4) or ""):byte(1, 4)
+    source:close()
+    if d then seed = seed + ((a * 256 + b) * 256 + c) * 256 + d end
+  end
+  return seed % FINGERPRINT_MODULUS
+end
+
+-- "Bearer abc" -> "Bearer masked:1a2b3c4d"; a value without a scheme -> "masked:...".
+local function masked(seed, value)
+  local scheme, credential = value:match("^(%S+)%s+(.*)$")
+  if not scheme then scheme, credential = nil, value end
+  return (scheme and scheme .. " " or "") .. "masked:" .. fingerprint(seed, credential)
+end
+
 local Fake = {}
 Fake.__index = Fake
 
@@ -91,6 +124,7 @@ function fake.new(options)
   end
   self.server = server
   self.auth = auth.new(config)
+  self.fingerprint_seed = fingerprint_seed()
   self:reset()
   return self
 end
@@ -125,10 +159,14 @@ function Fake:log_request(request)
     for i = #self.log - LOG_KEPT_ON_TRIM + 1, #self.log do newer[#newer + 1] = self.log[i] end
     self.log = newer
   end
+  local headers = {}
+  for name, value in pairs(request.headers) do
+    headers[name] = MASKED_HEADERS[name] and masked(self.fingerprint_seed, value) or value
+  end
   self.log[#self.log + 1] = {
     method = request.method,
     path = request.target,
-    headers = request.headers,
+    headers = headers,
     body = request.body,
   }
 end

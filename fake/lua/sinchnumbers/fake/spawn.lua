@@ -150,7 +150,8 @@ function Handle:reset() return self:control("POST", "/_fake/reset") end
 --- The requests the fake has served, oldest first, control paths excluded.
 -- `GET /_fake/requests`.
 -- @treturn {table,...} `{ method, path, headers, body }` each; `path` is raw,
--- with the query; header names are lower-case
+-- with the query; header names are lower-case; `authorization` is masked
+-- (`"Bearer masked:1a2b3c4d"`: the scheme and a fingerprint, never the credential)
 function Handle:requests() return self:control("GET", "/_fake/requests").requests end
 --- Empties the request log. `DELETE /_fake/requests`.
 function Handle:clear_requests() return self:control("DELETE", "/_fake/requests") end
