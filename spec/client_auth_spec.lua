@@ -22,19 +22,7 @@ local function assert_no_secret(text, token)
 end
 
 describe("authentication", function()
-  local server
-
-  setup(function()
-    server = helper.start_fake()
-  end)
-
-  teardown(function()
-    server:stop()
-  end)
-
-  before_each(function()
-    server:reset()
-  end)
+  local server = helper.with_fake()
 
   describe("OAuth2 (the default)", function()
     it("fetches a token with Basic key id:secret and grant_type=client_credentials", function()
@@ -162,9 +150,7 @@ describe("authentication", function()
         socket.sleep(1.1)
         assert(client:list_available_regions())
         assert.equal(2, #helper.token_requests(short_lived))
-        for _, request in ipairs(short_lived:requests()) do
-          assert.is_nil(request.path:find("_fake", 1, true))
-        end
+        assert.same({}, helper.requests_to(short_lived, nil, "_fake"))
       end)
       short_lived:stop()
       assert(ok, problem)

@@ -2,26 +2,17 @@
 -- policy (the full fault matrix has its own spec).
 local helper = require "support.client_helper"
 local pipeline = require "sinchnumbers.pipeline"
-local socket = require "socket"
 
 local PHONE = "+12065550100"
 
 describe("errors", function()
-  local server, client, waits
-
-  setup(function()
-    server = helper.start_fake()
-  end)
-
-  teardown(function()
-    server:stop()
-  end)
+  local server, new_client = helper.with_fake()
+  local client, waits
 
   before_each(function()
-    server:reset()
     local sleep
     waits, sleep = helper.sleep_recorder()
-    client = helper.client(server, { sleep = sleep })
+    client = new_client { sleep = sleep }
   end)
 
   describe("mapping", function()
@@ -114,11 +105,8 @@ describe("errors", function()
     end)
 
     it("a refused connection is network, with sent == false", function()
-      local port = socket.bind("127.0.0.1", 0)
-      local _, free = port:getsockname()
-      port:close()
       local nowhere = helper.client(server, {
-        auth = "basic", base_url = "http://127.0.0.1:" .. free, max_retries = 0,
+        auth = "basic", base_url = helper.refused_url(), max_retries = 0,
       })
       local _, err = nowhere:list_available_regions()
       assert.equal("network", err.kind)
@@ -254,10 +242,7 @@ describe("errors", function()
     end)
 
     it("rent is retried when the request never left (connection refused)", function()
-      local port = socket.bind("127.0.0.1", 0)
-      local _, free = port:getsockname()
-      port:close()
-      local nowhere = helper.client(server, { auth = "basic", base_url = "http://127.0.0.1:" .. free })
+      local nowhere = helper.client(server, { auth = "basic", base_url = helper.refused_url() })
       local _, err = nowhere:rent_number(PHONE)
       assert.equal("network", err.kind)
       assert.is_false(err.sent)

@@ -7,11 +7,7 @@ local helper = require "support.client_helper"
 
 -- How many requests the fake logged with this method and a path containing `fragment`.
 local function count(server, method, fragment)
-  local n = 0
-  for _, request in ipairs(server:requests()) do
-    if request.method == method and request.path:find(fragment, 1, true) then n = n + 1 end
-  end
-  return n
+  return #helper.requests_to(server, method, fragment)
 end
 
 local function http_date(seconds_from_now)
@@ -19,7 +15,8 @@ local function http_date(seconds_from_now)
 end
 
 describe("fault matrix", function()
-  local server, client, waits, records, sleep
+  local server, fake_client = helper.with_fake()
+  local client, waits, records, sleep
 
   -- on_request records of the API calls, without those of the token endpoint.
   local function api_records()
@@ -45,7 +42,7 @@ describe("fault matrix", function()
   local function new_client(options)
     local settings = { sleep = sleep, on_request = function(record) records[#records + 1] = record end }
     for name, value in pairs(options or {}) do settings[name] = value end
-    return helper.client(server, settings)
+    return fake_client(settings)
   end
 
   -- Forget the requests and records so far (a token fetch, a setup call).
@@ -55,16 +52,7 @@ describe("fault matrix", function()
     for i = #waits, 1, -1 do waits[i] = nil end
   end
 
-  setup(function()
-    server = helper.start_fake()
-  end)
-
-  teardown(function()
-    server:stop()
-  end)
-
   before_each(function()
-    server:reset()
     waits, sleep = helper.sleep_recorder()
     records = {}
     client = new_client()
@@ -323,9 +311,7 @@ describe("fault matrix", function()
         client:list_available_regions()
         print(table.concat(waits, " "))
       ]]):format(server.url)
-      local pipe = assert(io.popen(helper.interpreter()
-        .. " -e \"package.path='lua/?.lua;lua/?/init.lua;'..package.path;"
-        .. " package.cpath='" .. package.cpath:gsub("'", "") .. "'\" -e '" .. code .. "' 2>&1"))
+      local pipe = assert(io.popen(helper.lua_command(code) .. " 2>&1"))
       local output = pipe:read("*a")
       pipe:close()
       return output

@@ -141,7 +141,7 @@ describe("a custom transport", function()
 end)
 
 describe("sinchnumbers.from_env", function()
-  local server
+  local server = helper.with_fake()
   local stderr_path = os.tmpname()
 
   -- What the last child wrote to stderr, for failure messages.
@@ -152,12 +152,7 @@ describe("sinchnumbers.from_env", function()
     return "child's stderr: " .. text
   end
 
-  setup(function()
-    server = helper.start_fake()
-  end)
-
   teardown(function()
-    server:stop()
     os.remove(stderr_path)
   end)
 
@@ -167,9 +162,7 @@ describe("sinchnumbers.from_env", function()
   local function run_with_env(env, code)
     local assignments = {}
     for name, value in pairs(env) do assignments[#assignments + 1] = name .. "='" .. value .. "'" end
-    local command = table.concat(assignments, " ") .. " " .. helper.interpreter()
-      .. " -e \"package.path='lua/?.lua;lua/?/init.lua;'..package.path;"
-      .. " package.cpath='" .. package.cpath:gsub("'", "") .. "'\" -e '" .. code .. "' 2>" .. stderr_path
+    local command = table.concat(assignments, " ") .. " " .. helper.lua_command(code) .. " 2>" .. stderr_path
     local pipe = assert(io.popen(command))
     local output = pipe:read("*a")
     pipe:close()

@@ -4,21 +4,13 @@ local helper = require "support.client_helper"
 local TOTAL = 250
 
 describe("pagination", function()
-  local server, client
-
-  setup(function()
-    server = helper.start_fake()
-  end)
-
-  teardown(function()
-    server:stop()
-  end)
+  local server, new_client = helper.with_fake()
+  local client
 
   before_each(function()
-    server:reset()
     server:add_active_numbers { count = TOTAL, regionCode = "US", type = "LOCAL" }
     server:add_active_numbers { count = 3, regionCode = "SE", type = "MOBILE" }
-    client = helper.client(server, { max_retries = 0 })
+    client = new_client { max_retries = 0 }
     server:clear_requests()
   end)
 

@@ -201,19 +201,7 @@ describe("secrets", function()
 end)
 
 describe("on_request", function()
-  local server
-
-  setup(function()
-    server = helper.start_fake()
-  end)
-
-  teardown(function()
-    server:stop()
-  end)
-
-  before_each(function()
-    server:reset()
-  end)
+  local server = helper.with_fake()
 
   it("gets method, url, status, duration, attempt, error and the headers with Authorization redacted", function()
     local records = {}
@@ -280,9 +268,7 @@ describe("on_request", function()
       local regions, err = client:list_available_regions()
       print(regions and "call succeeded" or tostring(err))
     ]]):format(server.url)
-    local command = helper.interpreter() .. " -e \"package.path='lua/?.lua;lua/?/init.lua;'..package.path;"
-      .. " package.cpath='" .. package.cpath:gsub("'", "") .. "'\" -e '" .. code .. "' 2>&1"
-    local output = read_command(command)
+    local output = read_command(helper.lua_command(code) .. " 2>&1")
     assert.matches("call succeeded", output)
     assert.matches("sinchnumbers: the on_request hook raised an error %(ignored%): .*hook broke on attempt 1", output)
     assert.matches("hook broke on attempt 2", output)
@@ -299,9 +285,7 @@ describe("on_request", function()
       local ok, regions, err = pcall(client.list_available_regions, client)
       print(ok and regions and "call succeeded" or "call failed: " .. tostring(ok and err or regions))
     ]]):format(server.url)
-    local command = helper.interpreter() .. " -e \"package.path='lua/?.lua;lua/?/init.lua;'..package.path;"
-      .. " package.cpath='" .. package.cpath:gsub("'", "") .. "'\" -e '" .. code .. "' 2>&1"
-    local output = read_command(command)
+    local output = read_command(helper.lua_command(code) .. " 2>&1")
     assert.matches("call succeeded", output)
     assert.matches("the on_request hook raised an error %(ignored%): %(an error value that cannot be shown as text%)",
       output)

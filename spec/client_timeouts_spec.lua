@@ -22,19 +22,7 @@ local function assert_within(elapsed, what)
 end
 
 describe("timeouts", function()
-  local server
-
-  setup(function()
-    server = helper.start_fake()
-  end)
-
-  teardown(function()
-    server:stop()
-  end)
-
-  before_each(function()
-    server:reset()
-  end)
+  local server = helper.with_fake()
 
   describe("timeout", function()
     it("holds for a numbers call", function()

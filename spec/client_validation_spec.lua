@@ -202,19 +202,11 @@ local RAISING_CASES = {
 }
 
 describe("bad input", function()
-  local server, client
-
-  setup(function()
-    server = helper.start_fake()
-    client = helper.client(server)
-  end)
-
-  teardown(function()
-    server:stop()
-  end)
+  local server, new_client = helper.with_fake()
+  local client
 
   before_each(function()
-    server:clear_requests()
+    client = new_client()
   end)
 
   it("has at least 60 cases", function()
@@ -272,19 +264,11 @@ end)
 -- Tables whose metatables could show the checks one value and the wire
 -- another, or raise in the middle of a method: inputs are read once, raw.
 describe("inputs with metatables", function()
-  local server, client
-
-  setup(function()
-    server = helper.start_fake()
-    client = helper.client(server)
-  end)
-
-  teardown(function()
-    server:stop()
-  end)
+  local server, new_client = helper.with_fake()
+  local client
 
   before_each(function()
-    server:reset()
+    client = new_client()
   end)
 
   local function raising_index(fields)

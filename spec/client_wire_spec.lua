@@ -5,19 +5,11 @@ local sinchnumbers = require "sinchnumbers"
 local cjson = require "cjson"
 
 describe("client methods on the wire", function()
-  local server, client
-
-  setup(function()
-    server = helper.start_fake()
-  end)
-
-  teardown(function()
-    server:stop()
-  end)
+  local server, new_client = helper.with_fake()
+  local client
 
   before_each(function()
-    server:reset()
-    client = helper.client(server)
+    client = new_client()
   end)
 
   -- Calls fn and returns its result and the one API request it made.

@@ -8,6 +8,9 @@ local mime = require "mime"
 local socket = require "socket"
 local http = require "socket.http"
 local fake = require "sinchnumbers.fake"
+local fake_helper = require "support.fake_helper"
+local addresses = require "support.addresses"
+local shell = require "support.shell"
 
 http.TIMEOUT = 10
 
@@ -15,19 +18,7 @@ local PROJECT = "/v1/projects/test-project"
 local BASIC = "Basic " .. mime.b64("test-key-id:test-key-secret")
 
 describe("sinchnumbers-fake", function()
-  local server
-
-  setup(function()
-    server = fake.spawn()
-  end)
-
-  teardown(function()
-    if server then server:stop() end
-  end)
-
-  before_each(function()
-    server:reset()
-  end)
+  local server = fake_helper.with_fake()
 
   -- One request with socket.http. options: body (string or table, sent as JSON),
   -- headers, auth (an Authorization value, or false for none), base (another server).
@@ -165,13 +156,12 @@ describe("sinchnumbers-fake", function()
     end)
 
     it("exits by itself once the process that spawned it is gone, without stop()", function()
-      local interpreter = rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+")
       local script = string.format([[
         package.path, package.cpath = %q, %q
         local spawned = require("sinchnumbers.fake").spawn()
         io.write(spawned.pid, "\n")
         error("the script fails before it calls stop()")]], package.path, package.cpath)
-      local pipe = io.popen(interpreter .. " -e '" .. script:gsub("'", "'\\''") .. "' 2>/dev/null")
+      local pipe = io.popen(shell.interpreter() .. " -e " .. shell.quote(script) .. " 2>/dev/null")
       local pid = assert(tonumber(pipe:read("*a"):match("^(%d+)\n")), "the child did not spawn a fake")
       pipe:close()
       local process = require "sinchnumbers.fake.process"
@@ -762,10 +752,7 @@ describe("sinchnumbers-fake", function()
       rent(phone)
       assert_invalid_argument(call("POST", "/_fake/events", { auth = false, body = { phoneNumber = phone } }),
         "phoneNumber")
-      local closed = assert(socket.bind("127.0.0.1", 0))
-      local _, closed_port = closed:getsockname()
-      closed:close()
-      local unreachable = "http://127.0.0.1:" .. closed_port
+      local unreachable = addresses.refused_url()
       call("PATCH", PROJECT .. "/activeNumbers/" .. phone, { body = { callbackUrl = unreachable } })
       local answer = server:send_event({ phoneNumber = phone })
       assert.is_false(answer.delivered)

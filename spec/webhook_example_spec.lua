@@ -73,10 +73,10 @@ local function behaves_as_a_webhook_receiver(server, url, output)
 end
 
 describe("examples/webhook_server.lua", function()
-  local server, pid, output_path, url
+  local server = helper.with_fake()
+  local pid, output_path, url
 
   setup(function()
-    server = helper.start_fake()
     output_path = os.tmpname()
     -- The example runs under the same Lua, with this tree's modules and core.
     local command = ("SINCH_HMAC_SECRET=%s LUA_PATH=%s LUA_CPATH=%s %s examples/webhook_server.lua 0"
@@ -98,7 +98,6 @@ describe("examples/webhook_server.lua", function()
   teardown(function()
     if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
     os.remove(output_path)
-    server:stop()
   end)
 
   it("accepts the fake's signed events and refuses anything else with 401", function()
@@ -122,10 +121,10 @@ describe("examples/openresty/webhook.lua", function()
     return
   end
 
-  local server, example
+  local server = helper.with_fake()
+  local example
 
   setup(function()
-    server = helper.start_fake()
     local root = os.getenv("PWD")
     example = nginx.start { env = { SINCH_HMAC_SECRET = HMAC_SECRET }, config = ([[
       worker_processes 1;
@@ -159,7 +158,6 @@ describe("examples/openresty/webhook.lua", function()
 
   teardown(function()
     if example then example.stop() end
-    server:stop()
   end)
 
   it("accepts the fake's signed events and refuses anything else with 401", function()

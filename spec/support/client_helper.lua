@@ -1,8 +1,10 @@
--- Shared by the client specs: starts the fake Sinch server in its own
--- process under the same Lua that runs busted, and makes clients for it.
+-- Shared by the client specs: the fake Sinch server (support/fake_helper.lua)
+-- and clients for it, the misbehaving addresses (support/addresses.lua), and
+-- child processes that load this tree's client.
 local sinchnumbers = require "sinchnumbers"
-local fake = require "sinchnumbers.fake"
+local fake_helper = require "support.fake_helper"
 local addresses = require "support.addresses"
+local shell = require "support.shell"
 
 local helper = {}
 
@@ -10,18 +12,13 @@ helper.PROJECT_ID = "test-project"
 helper.KEY_ID = "test-key-id"
 helper.KEY_SECRET = "test-key-secret"
 
--- The interpreter running this process, by its Debian name (busted's
--- --lua=... re-runs it; a plain `busted` runs whatever `lua` is).
-function helper.interpreter()
-  if rawget(_G, "jit") then return "luajit" end
-  return "lua" .. _VERSION:match("%d+%.%d+")
-end
-
-function helper.start_fake(options)
-  options = options or {}
-  options.lua = helper.interpreter()
-  return fake.spawn(options)
-end
+helper.interpreter = shell.interpreter
+helper.start_fake = fake_helper.start
+helper.api_requests = fake_helper.api_requests
+helper.token_requests = fake_helper.token_requests
+helper.requests_to = fake_helper.requests_to
+helper.refused_url = addresses.refused_url
+helper.unaccepting_url = addresses.unaccepting_url
 
 -- Records the waits between retries instead of waiting.
 function helper.sleep_recorder()
@@ -44,26 +41,20 @@ function helper.client(server, options)
   return assert(sinchnumbers.new(settings))
 end
 
--- The requests the fake saw, without the ones to the token endpoint.
-function helper.api_requests(server)
-  local found = {}
-  for _, request in ipairs(server:requests()) do
-    if not request.path:find("^/oauth2/token") then found[#found + 1] = request end
-  end
-  return found
+--- The fake for the enclosing describe (fake_helper.with_fake: started in
+-- setup, reset before each test, stopped in teardown) and a maker of its
+-- clients: new_client(options) is helper.client(server, options).
+function helper.with_fake(options)
+  local server = fake_helper.with_fake(options)
+  return server, function(client_options) return helper.client(server, client_options) end
 end
 
-function helper.token_requests(server)
-  local found = {}
-  for _, request in ipairs(server:requests()) do
-    if request.path:find("^/oauth2/token") then found[#found + 1] = request end
-  end
-  return found
+-- The shell command that runs `code` in a new process of this Lua, with this
+-- tree's modules and core; the caller adds redirections and environment.
+function helper.lua_command(code)
+  local paths = ("package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path; package.cpath = %q"):format(package.cpath)
+  return shell.interpreter() .. " -e " .. shell.quote(paths) .. " -e " .. shell.quote(code)
 end
-
--- Misbehaving loopback addresses (see support/addresses.lua).
-helper.refused_url = addresses.refused_url
-helper.unaccepting_url = addresses.unaccepting_url
 
 -- The path of the project's resources on the fake.
 function helper.path(rest)

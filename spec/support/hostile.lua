@@ -7,6 +7,7 @@
 --
 -- support/hostile_server.lua has the rules' fields.
 local socket = require "socket"
+local shell = require "support.shell"
 
 local hostile = {}
 
@@ -40,11 +41,6 @@ local function serialize(rules)
   return table.concat(out)
 end
 
-local function interpreter()
-  if rawget(_G, "jit") then return "luajit" end
-  return "lua" .. _VERSION:match("%d+%.%d+")
-end
-
 local Server = {}
 Server.__index = Server
 
@@ -69,7 +65,7 @@ function hostile.start(rules)
   }, Server)
   write_file(server.rules_path, serialize(rules))
   local command = ("%s %shostile_server.lua %s %s </dev/null >%s 2>&1 & echo $!"):format(
-    interpreter(), here, server.rules_path, server.log_path, server.output_path)
+    shell.interpreter(), here, server.rules_path, server.log_path, server.output_path)
   local pipe = assert(io.popen(command))
   server.pid = assert(tonumber(pipe:read("*a"):match("%d+")), "the hostile server did not start")
   pipe:close()

@@ -17,4 +17,12 @@ function shell.quote(text)
   return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
 end
 
+--- The interpreter running this process, by its Debian name (busted's
+-- --lua=... re-runs it; a plain `busted` runs whatever `lua` is), for the
+-- child processes that must speak the same Lua.
+function shell.interpreter()
+  if rawget(_G, "jit") then return "luajit" end
+  return "lua" .. _VERSION:match("%d+%.%d+")
+end
+
 return shell
