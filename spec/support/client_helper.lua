@@ -14,6 +14,7 @@ helper.KEY_SECRET = "test-key-secret"
 
 helper.interpreter = shell.interpreter
 helper.start_fake = fake_helper.start
+helper.requests_where = fake_helper.requests_where
 helper.api_requests = fake_helper.api_requests
 helper.token_requests = fake_helper.token_requests
 helper.requests_to = fake_helper.requests_to

@@ -48,8 +48,8 @@ function fake_helper.with_fake(options)
   return server
 end
 
--- The logged requests for which keep(request) is true, oldest first.
-local function requests_where(server, keep)
+--- The logged requests for which keep(request) is true, oldest first.
+function fake_helper.requests_where(server, keep)
   local found = {}
   for _, request in ipairs(server:requests()) do
     if keep(request) then found[#found + 1] = request end
@@ -59,17 +59,17 @@ end
 
 --- The requests the fake saw, without the ones to the token endpoint.
 function fake_helper.api_requests(server)
-  return requests_where(server, function(request) return not request.path:find(TOKEN_PATH) end)
+  return fake_helper.requests_where(server, function(request) return not request.path:find(TOKEN_PATH) end)
 end
 
 --- The requests to the token endpoint.
 function fake_helper.token_requests(server)
-  return requests_where(server, function(request) return request.path:find(TOKEN_PATH) ~= nil end)
+  return fake_helper.requests_where(server, function(request) return request.path:find(TOKEN_PATH) ~= nil end)
 end
 
 --- The requests with this method (any, if nil) and `fragment` in the path (with its query).
 function fake_helper.requests_to(server, method, fragment)
-  return requests_where(server, function(request)
+  return fake_helper.requests_where(server, function(request)
     return (method == nil or request.method == method) and request.path:find(fragment, 1, true) ~= nil
   end)
 end
