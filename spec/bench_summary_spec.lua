@@ -1,19 +1,9 @@
 -- make bench ends with bench/summary.lua: it writes the README's performance
 -- table from bench/RESULTS.md and fails the run when a target was missed.
 local shell = require "support.shell"
+local files = require "support.files"
 
-local function read(path)
-  local file = assert(io.open(path, "rb"))
-  local text = file:read("*a")
-  file:close()
-  return text
-end
-
-local function write(path, text)
-  local file = assert(io.open(path, "wb"))
-  file:write(text)
-  file:close()
-end
+local read, write = files.read, files.write
 
 local function summary(...)
   local command = "lua5.4 bench/summary.lua"

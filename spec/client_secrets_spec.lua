@@ -8,6 +8,8 @@
 local helper = require "support.client_helper"
 local sinchnumbers = require "sinchnumbers"
 local core = require "sinchnumbers.core"
+local shell = require "support.shell"
+local files = require "support.files"
 
 local KEY_ID = "secrets-spec-key-id"
 local KEY_SECRET = "Zq9-secrets-spec-k3y-s3cr3t"
@@ -17,10 +19,7 @@ local HMAC_NUMBER = 987654321
 local TOKEN_PATTERN = "fake%-%x+%-%d+"
 
 local function read_command(command)
-  local pipe = assert(io.popen(command))
-  local output = pipe:read("*a")
-  pipe:close()
-  return output
+  return (select(2, shell.run(command)))
 end
 
 describe("secrets", function()
@@ -226,12 +225,8 @@ describe("secrets", function()
   -- The same on disk, as a log would hold it, and looked for with grep.
   local function assert_no_secret_in_a_log_of(text)
     local log, patterns = os.tmpname(), os.tmpname()
-    local file = assert(io.open(log, "w"))
-    file:write(text)
-    file:close()
-    file = assert(io.open(patterns, "w"))
-    file:write(table.concat(FORBIDDEN, "\n"), "\n")
-    file:close()
+    files.write(log, text)
+    files.write(patterns, table.concat(FORBIDDEN, "\n") .. "\n")
     local matches = read_command("grep -c -F -f " .. patterns .. " " .. log)
     os.remove(log)
     os.remove(patterns)

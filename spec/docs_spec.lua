@@ -4,13 +4,7 @@
 -- These checks catch a method, option or function added without its entry.
 local sinchnumbers = require "sinchnumbers"
 local core = require "sinchnumbers.core"
-
-local function read(path)
-  local file = assert(io.open(path, "rb"))
-  local text = file:read("*a")
-  file:close()
-  return text
-end
+local read = require("support.files").read
 
 local function documents(text, tag, name)
   return text:find("%-%- @" .. tag .. " " .. name:gsub("%p", "%%%0") .. "%f[%s]") ~= nil

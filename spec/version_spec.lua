@@ -4,13 +4,7 @@
 local helper = require "support.client_helper"
 local sinchnumbers = require "sinchnumbers"
 local core = require "sinchnumbers.core"
-
-local function read(path)
-  local file = assert(io.open(path, "rb"))
-  local text = file:read("*a")
-  file:close()
-  return text
-end
+local read = require("support.files").read
 
 describe("the version", function()
   local version = sinchnumbers._VERSION

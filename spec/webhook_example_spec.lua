@@ -11,17 +11,8 @@ local ltn12 = require "ltn12"
 
 local HMAC_SECRET = "webhook-example-spec-secret"
 
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then return "" end
-  local text = file:read("*a")
-  file:close()
-  return text
-end
-
-local function shell_quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-end
+local read_file = require("support.files").read_so_far
+local shell_quote = require("support.shell").quote
 
 -- POSTs a body straight to the example; returns the status and the answer.
 local function post(url, body, headers)

@@ -8,24 +8,11 @@
 -- support/hostile_server.lua has the rules' fields.
 local socket = require "socket"
 local shell = require "support.shell"
+local files = require "support.files"
 
 local hostile = {}
 
 local STARTUP_TIMEOUT = 5
-
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then return "" end
-  local text = file:read("*a")
-  file:close()
-  return text
-end
-
-local function write_file(path, text)
-  local file = assert(io.open(path, "wb"))
-  file:write(text)
-  file:close()
-end
 
 -- The rules as a Lua chunk: only strings and booleans in flat tables.
 local function serialize(rules)
@@ -46,7 +33,7 @@ Server.__index = Server
 
 function Server:requests()
   local list = {}
-  for line in read_file(self.log_path):gmatch("[^\n]+") do list[#list + 1] = line end
+  for line in files.read_so_far(self.log_path):gmatch("[^\n]+") do list[#list + 1] = line end
   return list
 end
 
@@ -63,7 +50,7 @@ function hostile.start(rules)
   local server = setmetatable({
     rules_path = os.tmpname(), log_path = os.tmpname(), output_path = os.tmpname(),
   }, Server)
-  write_file(server.rules_path, serialize(rules))
+  files.write(server.rules_path, serialize(rules))
   local command = ("%s %shostile_server.lua %s %s </dev/null >%s 2>&1 & echo $!"):format(
     shell.interpreter(), here, server.rules_path, server.log_path, server.output_path)
   local pipe = assert(io.popen(command))
@@ -71,11 +58,11 @@ function hostile.start(rules)
   pipe:close()
   local give_up_at = socket.gettime() + STARTUP_TIMEOUT
   repeat
-    server.url = read_file(server.output_path):match("^(http://[^\n]+)\n")
+    server.url = files.read_so_far(server.output_path):match("^(http://[^\n]+)\n")
     if server.url then return server end
     socket.sleep(0.02)
   until socket.gettime() > give_up_at
-  local output = read_file(server.output_path)
+  local output = files.read_so_far(server.output_path)
   server:stop()
   error("the hostile server did not start: " .. output)
 end
