@@ -63,9 +63,10 @@ describe("sinchnumbers-fake", function()
       method, target, BASIC, extra_headers or "", #body, body)
   end
 
-  -- Reads one response with a Content-Length body from a raw connection.
-  local function read_response(connection)
-    local status_line = assert(connection:receive("*l"))
+  -- Reads one request or response with a Content-Length body from a raw
+  -- connection: its first line, its headers (names in lower case) and body.
+  local function read_message(connection)
+    local first_line = assert(connection:receive("*l"))
     local headers = {}
     while true do
       local line = assert(connection:receive("*l"))
@@ -73,7 +74,11 @@ describe("sinchnumbers-fake", function()
       local name, value = line:match("^([^:]+):%s*(.*)$")
       headers[name:lower()] = value
     end
-    local body = assert(connection:receive(tonumber(headers["content-length"])))
+    return first_line, headers, assert(connection:receive(tonumber(headers["content-length"])))
+  end
+
+  local function read_response(connection)
+    local status_line, headers, body = read_message(connection)
     return tonumber(status_line:match("^HTTP/1%.1 (%d+)")), headers, body
   end
 
@@ -712,15 +717,7 @@ describe("sinchnumbers-fake", function()
         .. "Content-Length: %d\r\n\r\n%s", #request, request))
       local incoming = assert(receiver:accept())
       incoming:settimeout(5)
-      local request_line = assert(incoming:receive("*l"))
-      local headers = {}
-      while true do
-        local line = assert(incoming:receive("*l"))
-        if line == "" then break end
-        local name, value = line:match("^([^:]+):%s*(.*)$")
-        headers[name:lower()] = value
-      end
-      local body = assert(incoming:receive(tonumber(headers["content-length"])))
+      local request_line, headers, body = read_message(incoming)
       incoming:send("HTTP/1.1 202 Accepted\r\nContent-Length: 8\r\nConnection: close\r\n\r\nreceived")
       incoming:close()
       receiver:close()
