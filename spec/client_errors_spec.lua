@@ -183,6 +183,8 @@ describe("errors", function()
       assert.equal(86400 * 366, pipeline.parse_retry_after("Fri, 21 Oct 2016 07:28:00 GMT", now))
       assert.equal(0, pipeline.parse_retry_after("Tue, 20 Oct 2015 07:28:00 GMT", now))
       assert.is_nil(pipeline.parse_retry_after("soon", now))
+      -- A date that no calendar has is no date (the same rule as webhook timestamps).
+      assert.is_nil(pipeline.parse_retry_after("Sun, 31 Feb 2015 07:28:00 GMT", now))
       assert.equal(12, pipeline.parse_retry_after(" 12 ", now))
     end)
 

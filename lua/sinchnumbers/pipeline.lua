@@ -9,11 +9,11 @@
 -- asked to hear about every attempt, _deadline when a call has a time
 -- limit of its own, and _precise_clock for either.
 
-local calendar = require "sinchnumbers.calendar"
 local endpoints = require "sinchnumbers.endpoints"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
 local request = require "sinchnumbers.request"
+local time = require "sinchnumbers.time"
 
 local null = json.null
 local floor, min = math.floor, math.min
@@ -49,11 +49,6 @@ for _, endpoint in ipairs(endpoints) do ENDPOINT_BY_NAME[endpoint.name] = endpoi
 
 local KIND_BY_STATUS = { [401] = "auth", [403] = "auth", [404] = "not_found", [429] = "rate_limited" }
 
-local MONTHS = {
-  jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6,
-  jul = 7, aug = 8, sep = 9, oct = 10, nov = 11, dec = 12,
-}
-
 -- The jitter's random numbers come from a generator of our own (Park and
 -- Miller's "minimal standard": exact in doubles and integers alike, so the
 -- same on every Lua), not from math.random. On 5.1-5.3 and LuaJIT
@@ -88,12 +83,8 @@ function pipeline.parse_retry_after(value, now)
   if type(value) ~= "string" then return nil end
   local seconds = value:match("^%s*(%d+)%s*$")
   if seconds then return tonumber(seconds) end
-  local day, month, year, hour, minute, second =
-    value:match("^%s*%a+,%s*(%d%d?)%s+(%a%a%a)%s+(%d%d%d%d)%s+(%d%d):(%d%d):(%d%d)%s+GMT%s*$")
-  month = month and MONTHS[month:lower()]
-  if not month then return nil end
-  local at = calendar.unix_time(tonumber(year), month, tonumber(day), tonumber(hour), tonumber(minute),
-    tonumber(second))
+  local at = time.parse_http_date(value)
+  if not at then return nil end
   return at > now and at - now or 0
 end
 
