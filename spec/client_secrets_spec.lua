@@ -122,7 +122,9 @@ describe("secrets", function()
     -- an answer without a token, an expired token, and a refresh that fails.
     local wrong = client_of { key_secret = WRONG_SECRET }
     local err = failing("wrong key secret", wrong.list_available_regions, wrong)
-    assert.matches("invalid_client: client authentication failed", err.message)
+    assert.equal("invalid_client", err.code)
+    assert.matches("^client authentication failed", err.message)
+    assert.matches("HTTP 401 invalid_client: client authentication failed", tostring(err))
     local wrong_basic = client_of { key_secret = WRONG_SECRET, auth = "basic" }
     failing("wrong key secret, Basic", wrong_basic.list_available_regions, wrong_basic)
     local fresh = client_of()
