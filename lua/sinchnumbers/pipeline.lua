@@ -8,7 +8,8 @@
 -- pipeline.new), and runs two kinds of request description: an endpoint's
 -- prepared request (see request.prepare), whose credentials come from the
 -- auth object, and a request that brings its own (the token request that
--- auth.lua describes, see pipeline:send).
+-- auth.lua describes, see Pipeline:send).
+
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
 local request = require "sinchnumbers.request"
