@@ -83,6 +83,7 @@ end
 --- Seconds since the Unix epoch of an ISO 8601 timestamp. Sinch sends its
 -- event timestamps without a zone; they are UTC. An explicit `Z` or offset
 -- is honoured.
+-- @function unix_time
 -- @tparam string timestamp e.g. "2026-11-27T10:15:30.125"
 -- @treturn number|nil seconds, with the fraction; nil when it is not a timestamp
 webhooks.unix_time = time.parse_iso8601
