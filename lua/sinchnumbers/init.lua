@@ -270,6 +270,7 @@ function sinchnumbers.new(options)
   end
   local base_url = settings.base_url:gsub("/+$", "")
   local clock = default_clock()
+  local fresh_clock = precise_clock(clock)
   local sleep = settings.sleep or default_sleep(kind)
   -- Secrets stay in the closures of the auth object.
   local credentials = auth.new {
@@ -280,7 +281,7 @@ function sinchnumbers.new(options)
     token_cache = settings.token_cache,
     token_cache_locks = settings.token_cache ~= nil and has_methods(settings.token_cache, { "add" }),
     clock = clock,
-    fresh_clock = precise_clock(clock),
+    fresh_clock = fresh_clock,
     sleep = sleep,
   }
   return setmetatable({
@@ -290,7 +291,7 @@ function sinchnumbers.new(options)
       transport = make_transport(kind, settings),
       auth = credentials,
       clock = clock,
-      precise_clock = precise_clock(clock),
+      precise_clock = fresh_clock,
       sleep = sleep,
       max_retries = settings.max_retries,
       timeouts = { timeout = settings.timeout, connect_timeout = settings.connect_timeout },
