@@ -522,6 +522,8 @@ describe("fault matrix", function()
       assert.is_nil(err.rented)
       assert.matches("whether " .. phone_number:gsub("%+", "%%+") .. " was rented is unknown", err.hint)
       assert.matches("call get_active_number before renting it again", err.hint)
+      -- The check's own failure with its status, as its line would give it.
+      assert.matches("get_active_number failed too: HTTP 500 ", err.hint, 1, true)
       assert.equal(1, count(server, "POST", ":rent"))
     end)
 

@@ -59,9 +59,16 @@ local function answer_words(err)
   return "HTTP " .. status .. " " .. tostring(label) .. ": "
 end
 
+-- The line without its "sinchnumbers: KIND: " and request: the answer's
+-- status and reason, the message and the hint.
+function errors.summary(err)
+  local words = answer_words(err) .. one_line(err.message)
+  if err.hint then words = words .. "; " .. one_line(err.hint) end
+  return words
+end
+
 function Error.__tostring(err)
-  local line = "sinchnumbers: " .. err.kind .. ": " .. answer_words(err) .. one_line(err.message)
-  if err.hint then line = line .. "; " .. one_line(err.hint) end
+  local line = "sinchnumbers: " .. err.kind .. ": " .. errors.summary(err)
   if err.method and err.url then
     line = line .. " (" .. err.method .. " " .. err.url .. ")"
   end

@@ -376,7 +376,7 @@ local function confirm(self, prepared, path_value, failure, ends_at)
       .. " is not in the project: it was not rented, and trying again is safe")
   else
     errors.add_hint(failure, "whether " .. path_value .. " was rented is unknown (" .. name .. " failed too: "
-      .. check_failure.message .. "): call " .. name .. " before renting it again")
+      .. errors.summary(check_failure) .. "): call " .. name .. " before renting it again")
   end
 end
 
