@@ -187,7 +187,9 @@ describe("authentication", function()
       assert.equal(503, err.status)
       assert.equal(2, err.attempts)
       assert.is_true(err.retryable)
-      assert.matches("^sinchnumbers: auth: could not get an access token; nothing was sent: HTTP 503", tostring(err))
+      assert.equal("could not get an access token; nothing was sent", err.hint)
+      assert.matches("^sinchnumbers: auth: HTTP 503 UNAVAILABLE: .-; could not get an access token; nothing was sent",
+        tostring(err))
     end)
 
     it("a token answer without access_token is kind auth", function()

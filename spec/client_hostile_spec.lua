@@ -68,7 +68,7 @@ describe("a hostile server", function()
   local function assert_rent_unclear(server, err, kind)
     assert.equal(kind, err.kind)
     assert.is_true(err.rented, tostring(err))
-    assert.matches("it was rented", err.message)
+    assert.matches("it was rented", err.hint)
     assert.equal(1, count(server, "POST", ":rent"))
     assert.equal(1, count(server, "GET", "/activeNumbers/"))
   end

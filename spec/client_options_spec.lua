@@ -33,6 +33,19 @@ describe("sinchnumbers.new", function()
     assert.equal("sinchnumbers client (project p, https://numbers.api.sinch.com)", tostring(client))
   end)
 
+  it("holds what the user sees, its pipeline and its prepared requests: no other state", function()
+    local function names_of(value)
+      local names = {}
+      for name in next, value do names[#names + 1] = name end
+      table.sort(names)
+      return names
+    end
+    local client = assert(sinchnumbers.new(with { deadline = 5, on_request = function() end }))
+    assert.same({ "_pipeline", "_requests", "base_url", "project_id" }, names_of(client))
+    assert.same({ "auth", "clock", "deadline", "max_retries", "on_request", "precise_clock", "sleep", "timeouts",
+      "transport" }, names_of(client._pipeline))
+  end)
+
   it("drops a trailing slash from base_url", function()
     local client = assert(sinchnumbers.new(with { base_url = "http://127.0.0.1:9/" }))
     assert.equal("http://127.0.0.1:9", client.base_url)

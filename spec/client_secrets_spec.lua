@@ -125,7 +125,9 @@ describe("secrets", function()
     -- an answer without a token, an expired token, and a refresh that fails.
     { place = "the error for a wrong key secret", run = function()
       local err = failed(client_of({ key_secret = WRONG_SECRET }):list_available_regions())
-      assert.matches("invalid_client: client authentication failed", err.message)
+      assert.equal("invalid_client", err.code)
+      assert.matches("^client authentication failed", err.message)
+      assert.matches("HTTP 401 invalid_client: client authentication failed", tostring(err))
     end },
     { place = "the error for a wrong key secret under Basic", run = function()
       failed(client_of({ key_secret = WRONG_SECRET, auth = "basic" }):list_available_regions())

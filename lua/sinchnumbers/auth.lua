@@ -78,16 +78,16 @@ end
 -- options: mode ("oauth2" | "basic"), key_id, key_secret, auth_url,
 -- token_cache, token_cache_locks (whether it has add()), clock, fresh_clock
 -- (the same time read anew, which ngx.now() is not: it bounds the wait for a
--- lock in real time, also while the event loop does not run), sleep(seconds)
--- (to wait for another's token request; without it there is no waiting,
--- hence no lock), and
--- exchange(url, headers, body, ends_at), which POSTs to the token endpoint
--- under the client's retry policy, within the deadline of the call that
--- needs the token (ends_at, if any, on fresh_clock), and returns the decoded
--- answer or nil, err.
+-- lock in real time, also while the event loop does not run) and
+-- sleep(seconds) (to wait for another's token request; without it there is
+-- no waiting, hence no lock).
 --
 -- The object's methods:
---   headers(with_body, ends_at) -> the header table for an API request, or nil, err
+--   headers(with_body, ends_at, pipeline) -> the header table for an API
+--     request, or nil, err. A token it has to fetch is fetched with
+--     pipeline:send(token request), under the pipeline's retry policy and
+--     within the deadline of the call that needs it (ends_at, if any, on
+--     fresh_clock).
 --   expired(answer_headers, used_headers) -> true when a 401 says the token
 --     used has expired (it is then dropped from the cache so the next
 --     headers() fetches a new one)
@@ -103,7 +103,7 @@ function auth.new(options)
     }
   end
 
-  local auth_url, exchange = options.auth_url, options.exchange
+  local auth_url = options.auth_url
   local clock, fresh_clock, sleep = options.clock, options.fresh_clock or options.clock, options.sleep
   local cache = options.token_cache or memory_cache(clock)
   -- ngx.sleep lets the rest of the worker run while we wait; any other sleep
@@ -118,14 +118,20 @@ function auth.new(options)
   -- processes (or nginx workers) keeps tokens of different keys apart.
   local cache_key = "sinchnumbers:token:"
     .. core.hmac_sha1_hex(options.key_secret, auth_url .. "\n" .. options.key_id)
-  local token_request = request_headers(basic, "application/x-www-form-urlencoded")
+  -- The token request brings its own credentials, and whatever goes wrong
+  -- with it is an authentication problem to the caller.
+  local token_request = {
+    method = "POST", url = auth_url, body = TOKEN_REQUEST_BODY, idempotent = true,
+    headers = request_headers(basic, "application/x-www-form-urlencoded"),
+    failures_are = "auth",
+  }
 
   -- Header tables are built once per token and shared by every request that
   -- uses it; nothing changes them afterwards.
   local current_token, plain, with_json
 
-  local function fetch_token(ends_at)
-    local answer, err = exchange(auth_url, token_request, TOKEN_REQUEST_BODY, ends_at)
+  local function fetch_token(ends_at, pipeline)
+    local answer, err = pipeline:send(token_request, ends_at)
     if not answer then return nil, err end
     local token, lifetime = answer.access_token, tonumber(answer.expires_in) or DEFAULT_LIFETIME
     if type(token) ~= "string" or token == "" then
@@ -149,11 +155,11 @@ function auth.new(options)
   -- With the lock held: look again, since the previous holder may have
   -- stored a token just now, else fetch one. The lock goes on every way
   -- out, a raise included (which then goes on to the caller).
-  local function fetch_holding_lock(ends_at)
+  local function fetch_holding_lock(ends_at, pipeline)
     local ok, token, err = pcall(function()
       local cached = cache:get(cache_key)
       if cached then return cached end
-      return fetch_token(ends_at)
+      return fetch_token(ends_at, pipeline)
     end)
     cache:set(lock_key, nil)
     if not ok then error(token, 0) end
@@ -174,16 +180,16 @@ function auth.new(options)
   -- (its holder failed), or fetch their own after LOCK_TTL seconds of real
   -- time, or when the call's deadline comes first. A cache without add()
   -- cannot lock.
-  local function shared_token(ends_at)
-    if not (can_lock and sleep) then return fetch_token(ends_at) end
+  local function shared_token(ends_at, pipeline)
+    if not (can_lock and sleep) then return fetch_token(ends_at, pipeline) end
     local pause, give_up_at = LOCK_FIRST_PAUSE, fresh_clock() + LOCK_TTL
     if ends_at and ends_at < give_up_at then give_up_at = ends_at end
     while true do
       local locked, problem = cache:add(lock_key, this_process(), LOCK_TTL)
-      if locked then return fetch_holding_lock(ends_at) end
+      if locked then return fetch_holding_lock(ends_at, pipeline) end
       -- "exists" is another holder; anything else (a full dict) means no lock.
       if problem ~= "exists" or waiting_stalls() or fresh_clock() >= give_up_at then
-        return fetch_token(ends_at)
+        return fetch_token(ends_at, pipeline)
       end
       sleep(pause)
       pause = math.min(pause * 2, LOCK_LONGEST_PAUSE)
@@ -192,11 +198,11 @@ function auth.new(options)
     end
   end
 
-  local function headers(with_body, ends_at)
+  local function headers(with_body, ends_at, pipeline)
     local token = cache:get(cache_key)
     if not token then
       local err
-      token, err = shared_token(ends_at)
+      token, err = shared_token(ends_at, pipeline)
       if not token then return nil, err end
     end
     -- Compare the token itself: "Bearer " .. token on every call would build

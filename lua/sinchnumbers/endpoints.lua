@@ -1,11 +1,12 @@
 -- Everything the client knows about the Sinch Numbers endpoints, in one table
--- that mirrors the API's OpenAPI description (sinch-numbers.yaml, the
--- project's starting spec, kept outside this repository). The client's
--- methods are generated from it (sinchnumbers/request.lua compiles it once at
--- load time): adding an endpoint is adding one entry here.
+-- that mirrors the API's OpenAPI description. The client's methods are
+-- generated from it (sinchnumbers/request.lua compiles it once at load time
+-- into a plan of its own; the table stays as written): adding an endpoint is
+-- adding one entry here, and the fake must serve it (spec/endpoints_spec.lua).
 --
--- Where the real service differs from the spec file, the entries follow the
--- service (see DESIGN.md): `capability` (singular) on /activeNumbers,
+-- Where the real service differs from the OpenAPI description, the entries
+-- follow the service (see the README, "Where the client follows the real
+-- service, not the spec file"): `capability` (singular) on /activeNumbers,
 -- regionCode and type optional there, numberPattern.searchPattern and orderBy
 -- accepted there, and the three endpoints the spec file leaves out.
 --

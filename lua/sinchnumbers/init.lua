@@ -4,10 +4,12 @@
 --   local client = assert(sinchnumbers.new{ project_id = ..., key_id = ..., key_secret = ... })
 --   local page = assert(client:list_active_numbers{ regionCode = "US" })
 --
--- Every endpoint method is generated from the endpoint table
--- (sinchnumbers/endpoints.lua); policy (auth, retries, errors) lives in
--- sinchnumbers/pipeline.lua. Methods return the decoded JSON object, or
--- nil, err; only the iterators raise.
+-- Every endpoint method is generated from the plan that request.lua
+-- compiles from the endpoint table (sinchnumbers/endpoints.lua); policy
+-- (retries, errors, confirmations) lives in the pipeline object
+-- (sinchnumbers/pipeline.lua) that each client holds, with its auth
+-- (sinchnumbers/auth.lua). Methods return the decoded JSON object, or
+-- nil, err; only the iterators raise (see errors.lua for the rule).
 --
 -- JSON null in an answer is `sinchnumbers.null` (the same value as
 -- `cjson.null`); in a body it is sent as null, in query parameters it means
@@ -171,13 +173,15 @@ function Client.__tostring(client)
   return "sinchnumbers client (project " .. client.project_id .. ", " .. client.base_url .. ")"
 end
 
-request.compile(endpoints)
+-- The endpoint table stays as written; the methods and the requests of
+-- each client are made from this plan.
+local PLAN = request.compile(endpoints)
 
-local function argument_names(endpoint)
+local function argument_names(plan)
   local names = {}
-  if endpoint.path_placeholder then names[#names + 1] = endpoint.path_placeholder end
-  if endpoint.query then names[#names + 1] = "params" end
-  if endpoint.body then names[#names + 1] = "body" end
+  if plan.path_placeholder then names[#names + 1] = plan.path_placeholder end
+  if plan.query then names[#names + 1] = "params" end
+  if plan.body then names[#names + 1] = "body" end
   return table.concat(names, ", ")
 end
 
@@ -196,11 +200,11 @@ local function client_behind(value)
   end
 end
 
--- One client method from one endpoint entry: check the arguments, build the
+-- One client method from one endpoint plan: check the arguments, build the
 -- request, run it through the pipeline.
-local function endpoint_method(endpoint)
-  local name, takes_path_value = endpoint.name, endpoint.path_placeholder ~= nil
-  local usage = name .. "(" .. argument_names(endpoint) .. ")"
+local function endpoint_method(plan)
+  local name, takes_path_value = plan.name, plan.path_placeholder ~= nil
+  local usage = name .. "(" .. argument_names(plan) .. ")"
   return function(object, first, second, third)
     local self = client_behind(object)
     if not self then
@@ -211,14 +215,15 @@ local function endpoint_method(endpoint)
     if extra ~= nil then
       return nil, errors.invalid_argument("too many arguments: it is " .. usage)
     end
-    local url, body = request.build(endpoint, self._url_prefixes[name], path_value, input)
+    local prepared = self._requests[name]
+    local url, body = request.build(plan, prepared.url_prefix, path_value, input)
     if not url then return nil, body end
-    return pipeline.call(self, endpoint, url, body, path_value)
+    return self._pipeline:call(prepared, url, body, path_value)
   end
 end
 
-for _, endpoint in ipairs(endpoints) do
-  Client[endpoint.name] = endpoint_method(endpoint)
+for _, plan in ipairs(PLAN) do
+  Client[plan.name] = endpoint_method(plan)
 end
 
 -- Iterator over pages of list_active_numbers (each the decoded answer).
@@ -265,20 +270,10 @@ function sinchnumbers.new(options)
   end
   local base_url = settings.base_url:gsub("/+$", "")
   local clock = default_clock()
-  local client = setmetatable({
-    project_id = settings.project_id,
-    base_url = base_url,
-    _transport = make_transport(kind, settings),
-    _timeouts = { timeout = settings.timeout, connect_timeout = settings.connect_timeout },
-    _max_retries = settings.max_retries,
-    _sleep = settings.sleep or default_sleep(kind),
-    _clock = clock,
-    _on_request = settings.on_request,
-    _deadline = settings.deadline,
-    _precise_clock = (settings.on_request or settings.deadline) and precise_clock(clock),
-    _url_prefixes = request.url_prefixes(endpoints, base_url, settings.project_id),
-  }, Client)
-  client._auth = auth.new {
+  local fresh_clock = precise_clock(clock)
+  local sleep = settings.sleep or default_sleep(kind)
+  -- Secrets stay in the closures of the auth object.
+  local credentials = auth.new {
     mode = settings.auth,
     key_id = settings.key_id,
     key_secret = settings.key_secret,
@@ -286,13 +281,26 @@ function sinchnumbers.new(options)
     token_cache = settings.token_cache,
     token_cache_locks = settings.token_cache ~= nil and has_methods(settings.token_cache, { "add" }),
     clock = clock,
-    fresh_clock = precise_clock(clock),
-    sleep = client._sleep,
-    exchange = function(url, headers, body, ends_at)
-      return pipeline.exchange_token(client, url, headers, body, ends_at)
-    end,
+    fresh_clock = fresh_clock,
+    sleep = sleep,
   }
-  return client
+  return setmetatable({
+    project_id = settings.project_id,
+    base_url = base_url,
+    _pipeline = pipeline.new {
+      transport = make_transport(kind, settings),
+      auth = credentials,
+      clock = clock,
+      precise_clock = fresh_clock,
+      sleep = sleep,
+      max_retries = settings.max_retries,
+      timeouts = { timeout = settings.timeout, connect_timeout = settings.connect_timeout },
+      on_request = settings.on_request,
+      deadline = settings.deadline,
+    },
+    -- Each endpoint's plan with this client's URL prefix, made once.
+    _requests = request.prepare(PLAN, base_url, settings.project_id),
+  }, Client)
 end
 
 local ENVIRONMENT = {

@@ -21,8 +21,9 @@ instance.encode_invalid_numbers(false)
 -- answers nest a few levels. (cjson's default, set here so that it holds.)
 instance.decode_max_depth(1000)
 
--- Where the API's answers hold integers (openapi/sinch-numbers.yaml, Sinch's
--- error body, the token answer): paths of names, "*" for every item.
+-- Where the API's answers hold integers (the Numbers API's number and list
+-- answers, Sinch's error body, the token answer): paths of names, "*" for
+-- every item.
 local INTEGER_FIELDS = {
   { "totalSize" }, { "paymentIntervalMonths" },
   { "activeNumbers", "*", "paymentIntervalMonths" }, { "availableNumbers", "*", "paymentIntervalMonths" },
@@ -33,9 +34,9 @@ local INTEGER_FIELDS = {
 local decode = instance.decode
 -- Debian's lua-cjson 2.1.0 makes every number a float on 5.3 and 5.4
 -- (totalSize 1250.0, err.code 429.0): there the C core turns the integral
--- ones at INTEGER_FIELDS back into integers. Only there: a walk over every
--- value would cost a fifth of decoding a page of 100 numbers. Builds that
--- keep integers need no second pass.
+-- ones at INTEGER_FIELDS back into integers. Only there, and only at those
+-- paths: a walk over every value would slow down decoding every page (see
+-- bench/RESULTS.md). Builds that keep integers need no second pass.
 if math.type and math.type(decode("[1]")[1]) == "float" then
   local integers, raw_decode = core.integers, decode
   decode = function(text)

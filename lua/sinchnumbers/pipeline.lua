@@ -2,24 +2,27 @@
 -- are tried again and after how long (backoff with full jitter, Retry-After),
 -- the token refresh on a 401 that says "expired", how answers map onto error
 -- kinds, and what to do when renting ends without a clear answer.
--- It is transport-agnostic: everything goes through client._transport.
+-- It is transport-agnostic: everything goes through its transport.
 --
--- The client fields it uses: _transport, _timeouts, _max_retries, _sleep,
--- _clock, _auth (see auth.lua), _url_prefixes, _on_request when the caller
--- asked to hear about every attempt, _deadline when a call has a time
--- limit of its own, and _precise_clock for either.
+-- A pipeline is made once per client, from exactly its parts (see
+-- pipeline.new), and runs two kinds of request description: an endpoint's
+-- prepared request (see request.prepare), whose credentials come from the
+-- auth object, and a request that brings its own (the token request that
+-- auth.lua describes, see Pipeline:send).
 
-local calendar = require "sinchnumbers.calendar"
-local endpoints = require "sinchnumbers.endpoints"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
 local request = require "sinchnumbers.request"
+local time = require "sinchnumbers.time"
 
 local null = json.null
 local floor, min = math.floor, math.min
 local byte, find, gsub, sub = string.byte, string.find, string.gsub, string.sub
 
 local pipeline = {}
+
+local Pipeline = {}
+Pipeline.__index = Pipeline
 
 -- Answers that say "not now" rather than "no".
 local RETRYABLE_STATUS = { [429] = true, [502] = true, [503] = true, [504] = true }
@@ -44,15 +47,7 @@ local SHORTEST_TRY = 0.001
 -- How much of an answer body an error message quotes.
 local QUOTED_BYTES = 200
 
-local ENDPOINT_BY_NAME = {}
-for _, endpoint in ipairs(endpoints) do ENDPOINT_BY_NAME[endpoint.name] = endpoint end
-
 local KIND_BY_STATUS = { [401] = "auth", [403] = "auth", [404] = "not_found", [429] = "rate_limited" }
-
-local MONTHS = {
-  jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6,
-  jul = 7, aug = 8, sep = 9, oct = 10, nov = 11, dec = 12,
-}
 
 -- The jitter's random numbers come from a generator of our own (Park and
 -- Miller's "minimal standard": exact in doubles and integers alike, so the
@@ -88,12 +83,8 @@ function pipeline.parse_retry_after(value, now)
   if type(value) ~= "string" then return nil end
   local seconds = value:match("^%s*(%d+)%s*$")
   if seconds then return tonumber(seconds) end
-  local day, month, year, hour, minute, second =
-    value:match("^%s*%a+,%s*(%d%d?)%s+(%a%a%a)%s+(%d%d%d%d)%s+(%d%d):(%d%d):(%d%d)%s+GMT%s*$")
-  month = month and MONTHS[month:lower()]
-  if not month then return nil end
-  local at = calendar.unix_time(tonumber(year), month, tonumber(day), tonumber(hour), tonumber(minute),
-    tonumber(second))
+  local at = time.parse_http_date(value)
+  if not at then return nil end
   return at > now and at - now or 0
 end
 
@@ -135,11 +126,11 @@ end
 -- An answer that is not 2xx, as an error object. The body may be Sinch's
 -- {"error":{code,message,status,details}}, the token endpoint's
 -- {"error":"...","error_description":"..."}, or anything else.
-local function answer_failure(client, status, headers, body, idempotent, from_token_endpoint)
+local function answer_failure(self, status, headers, body, idempotent, failures_are)
   local failure = {
     status = status,
     retryable = (idempotent and RETRYABLE_STATUS[status]) or false,
-    retry_after = pipeline.parse_retry_after(headers["retry-after"], client._clock()),
+    retry_after = pipeline.parse_retry_after(headers["retry-after"], self.clock()),
   }
   local message
   local decoded = json.decode(body)
@@ -148,13 +139,10 @@ local function answer_failure(client, status, headers, body, idempotent, from_to
     failure.code, failure.reason = present(problem.code), present(problem.status)
     failure.details = present(problem.details)
     message = present(problem.message)
-    if type(failure.reason) == "string" and type(message) == "string" then
-      message = failure.reason .. ": " .. message
-    end
   elseif type(problem) == "string" then
     failure.code = problem
     local description = present(decoded.error_description)
-    message = description and problem .. ": " .. tostring(description) or problem
+    message = description and tostring(description) or problem
   end
   if type(message) == "string" then
     message = quoted(message)
@@ -164,11 +152,10 @@ local function answer_failure(client, status, headers, body, idempotent, from_to
     -- Redacted before it is cut, so that no cut leaves half a secret behind.
     message = sub(quoted(sub(body, 1, 2 * QUOTED_BYTES)), 1, QUOTED_BYTES)
   end
-  message = "HTTP " .. status .. " " .. message
   local kind = KIND_BY_STATUS[status] or "http"
-  -- Whatever went wrong at the token endpoint, the caller's problem is
-  -- authentication, unless it only asked us to slow down.
-  if from_token_endpoint and kind ~= "rate_limited" then kind = "auth" end
+  -- A request may say what its failures mean to the caller (the token
+  -- request: authentication), unless the service only asked us to slow down.
+  if failures_are and kind ~= "rate_limited" then kind = failures_are end
   return errors.new(kind, message, failure)
 end
 
@@ -186,8 +173,8 @@ local function transport_failure(problem, idempotent)
 end
 
 -- Seconds to wait before the next try, or nil for "do not try again".
-local function retry_delay(client, failure, retries_done)
-  if not failure.retryable or retries_done >= client._max_retries then return nil end
+local function retry_delay(self, failure, retries_done)
+  if not failure.retryable or retries_done >= self.max_retries then return nil end
   local asked = failure.retry_after
   if asked then
     if asked > RETRY_AFTER_CEILING then return nil end
@@ -229,12 +216,12 @@ local function hook_failed(problem)
   end
 end
 
-local function report(client, method, url, headers, started, attempt, status, failure)
-  local ok, problem = pcall(client._on_request, {
+local function report(self, method, url, headers, started, attempt, status, failure)
+  local ok, problem = pcall(self.on_request, {
     method = method,
     url = url,
     status = status,
-    duration = client._precise_clock() - started,
+    duration = self.precise_clock() - started,
     attempt = attempt,
     error = failure,
     headers = redacted(headers),
@@ -266,52 +253,56 @@ local function without_token(failure, attempts)
   local fields = {}
   for name, value in pairs(failure) do fields[name] = value end
   fields.sent = false
-  return errors.new(failure.kind, "could not get an access token; "
-    .. (attempts == 1 and "nothing was sent: " or "the request was not sent again: ") .. failure.message, fields)
+  local err = errors.new(failure.kind, failure.message, fields)
+  return errors.add_hint(err, "could not get an access token; "
+    .. (attempts == 1 and "nothing was sent" or "the request was not sent again"))
 end
 
-local function deadline_words(client)
-  return "the call's deadline of " .. client._deadline .. " s"
+local function deadline_words(self)
+  return "the call's deadline of " .. self.deadline .. " s"
 end
 
 -- The timeouts of one try: the client's, or less when the call's deadline
 -- is nearer. Returns nil when no time is left for a try.
-local function try_timeouts(client, ends_at)
-  local timeouts = client._timeouts
+local function try_timeouts(self, ends_at)
+  local timeouts = self.timeouts
   if not ends_at then return timeouts end
-  local left = ends_at - client._precise_clock()
+  local left = ends_at - self.precise_clock()
   if left < SHORTEST_TRY then return nil end
   if left >= timeouts.timeout and left >= timeouts.connect_timeout then return timeouts end
   return { timeout = min(timeouts.timeout, left), connect_timeout = min(timeouts.connect_timeout, left), cut = true }
 end
 
 -- Sends one request, trying again as the policy allows, and returns the
--- decoded JSON object of a 2xx answer, or nil, err.
--- `token_headers` is given for the token endpoint itself (no bearer token
--- to add, no refresh on 401). `ends_at` is the call's deadline, if any, on
--- the client's _precise_clock.
-local function exchange(client, method, url, body, idempotent, token_headers, ends_at)
+-- decoded JSON object of a 2xx answer, or nil, err. `described` says what
+-- the request is: its method, whether it is idempotent, and, for a request
+-- that brings its own credentials (the token request), its `headers` (then
+-- no bearer token is added and a 401 is no reason to refresh one) and what
+-- its failures are to the caller (`failures_are`). `ends_at` is the call's
+-- deadline, if any, on precise_clock.
+local function send_with_retries(self, described, url, body, ends_at)
+  local method, idempotent, own_headers = described.method, described.idempotent, described.headers
   local attempts, retries, refreshed, unclear_before = 0, 0, false, false
-  local on_request = client._on_request
+  local on_request = self.on_request
   while true do
     attempts = attempts + 1
-    local headers, failure = token_headers, nil
+    local headers, failure = own_headers, nil
     if not headers then
-      headers, failure = client._auth.headers(body ~= nil, ends_at)
+      headers, failure = self.auth.headers(body ~= nil, ends_at, self)
       if not headers then return nil, without_token(failure, attempts) end
     end
-    local timeouts = try_timeouts(client, ends_at)
+    local timeouts = try_timeouts(self, ends_at)
     if not timeouts then
-      return nil, errors.new("timeout", deadline_words(client) .. " ran out before the request was sent",
+      return nil, errors.new("timeout", deadline_words(self) .. " ran out before the request was sent",
         { sent = false, retryable = false, method = method, url = url, attempts = attempts })
     end
-    local started = on_request and client._precise_clock()
+    local started = on_request and self.precise_clock()
     local status, answer_headers, answer_body =
-      client._transport:request(method, url, headers, body, timeouts)
+      self.transport:request(method, url, headers, body, timeouts)
     if not status then
       failure = transport_failure(answer_headers, idempotent)
       if timeouts.cut and failure.kind == "timeout" then
-        failure.message = failure.message .. " (cut short by " .. deadline_words(client) .. ")"
+        errors.add_hint(failure, "cut short by " .. deadline_words(self))
       end
     else
       -- A user's transport may leave these out for an empty answer.
@@ -320,16 +311,16 @@ local function exchange(client, method, url, body, idempotent, token_headers, en
         local decoded
         decoded, failure = decode_answer(status, answer_body)
         if decoded then
-          if on_request then report(client, method, url, headers, started, attempts, status) end
+          if on_request then report(self, method, url, headers, started, attempts, status) end
           return decoded
         end
-      elseif status == 401 and not (refreshed or token_headers)
-          and client._auth.expired(answer_headers, headers) then
+      elseif status == 401 and not (refreshed or own_headers)
+          and self.auth.expired(answer_headers, headers) then
         -- The token ran out between our check and the server's: one more try
         -- with a new one, which is not counted as a retry.
         refreshed = true
       else
-        failure = answer_failure(client, status, answer_headers, answer_body, idempotent, token_headers ~= nil)
+        failure = answer_failure(self, status, answer_headers, answer_body, idempotent, described.failures_are)
       end
     end
     if failure then
@@ -337,73 +328,93 @@ local function exchange(client, method, url, body, idempotent, token_headers, en
       if failure.status == 404 and unclear_before and method ~= "GET" then
         -- A release that went through, then lost its answer, is not_found
         -- when tried again: say so rather than leave the caller puzzled.
-        failure.message = failure.message .. "; an earlier attempt ended without a clear answer"
-          .. " and may have taken effect"
+        errors.add_hint(failure, "an earlier attempt ended without a clear answer and may have taken effect")
       end
     end
-    if on_request then report(client, method, url, headers, started, attempts, status, failure) end
+    if on_request then report(self, method, url, headers, started, attempts, status, failure) end
     if failure then
-      local delay = retry_delay(client, failure, retries)
+      local delay = retry_delay(self, failure, retries)
       if not delay then return nil, failure end
-      if ends_at and client._precise_clock() + delay + SHORTEST_TRY >= ends_at then
-        failure.message = failure.message .. "; not tried again: " .. deadline_words(client) .. " would pass first"
+      if ends_at and self.precise_clock() + delay + SHORTEST_TRY >= ends_at then
+        errors.add_hint(failure, "not tried again: " .. deadline_words(self) .. " would pass first")
         return nil, failure
       end
       unclear_before = unclear_before or outcome_unclear(failure)
       retries = retries + 1
-      client._sleep(delay)
+      self.sleep(delay)
     end
   end
 end
 
--- For the token endpoint (auth.lua): same retries, token endpoint errors,
--- within the deadline of the call that needs the token.
-function pipeline.exchange_token(client, url, headers, body, ends_at)
-  return exchange(client, "POST", url, body, true, headers, ends_at)
+-- Sends a request that brings its own credentials, such as auth.lua's
+-- token request { method, url, headers, body, idempotent, failures_are }:
+-- the same retries, within the deadline of the call that needs it.
+function Pipeline:send(described, ends_at)
+  return send_with_retries(self, described, described.url, described.body, ends_at)
 end
 
 -- After an unclear failure of a call that must not be repeated blindly,
--- ask the service once whether it took effect, and say so in the error.
--- The question is part of the call, so it has what is left of its deadline.
-local function confirm(client, endpoint, path_value, failure, ends_at)
-  local check = endpoint.confirm_with
+-- ask the service once whether it took effect (the prepared confirmation,
+-- which takes the same path value), and say so in the error. The question
+-- is part of the call, so it has what is left of its deadline.
+local function confirm(self, prepared, path_value, failure, ends_at)
+  local check = prepared.confirmation
   if not check then
-    failure.message = failure.message .. "; " .. endpoint.name
-      .. " may or may not have taken effect: look with list_active_numbers before trying again"
+    errors.add_hint(failure, prepared.plan.name
+      .. " may or may not have taken effect: look with list_active_numbers before trying again")
     return
   end
-  local check_endpoint = ENDPOINT_BY_NAME[check]
-  local url = request.build(check_endpoint, client._url_prefixes[check], path_value)
-  local found, check_failure = pipeline.call(client, check_endpoint, url, nil, path_value, ends_at)
+  local name = check.plan.name
+  local url = request.build(check.plan, check.url_prefix, path_value)
+  local found, check_failure = self:call(check, url, nil, path_value, ends_at)
   if found then
     failure.rented = true
-    failure.message = failure.message .. "; but " .. check .. " shows " .. path_value
-      .. " is now in the project: it was rented"
+    errors.add_hint(failure, "but " .. name .. " shows " .. path_value .. " is now in the project: it was rented")
   elseif check_failure.kind == "not_found" then
     failure.rented = false
-    failure.message = failure.message .. "; " .. check .. " shows " .. path_value
-      .. " is not in the project: it was not rented, and trying again is safe"
+    errors.add_hint(failure, name .. " shows " .. path_value
+      .. " is not in the project: it was not rented, and trying again is safe")
   else
-    failure.message = failure.message .. "; whether " .. path_value .. " was rented is unknown ("
-      .. check .. " failed too: " .. check_failure.message .. "): call " .. check
-      .. " before renting it again"
+    errors.add_hint(failure, "whether " .. path_value .. " was rented is unknown (" .. name .. " failed too: "
+      .. errors.summary(check_failure) .. "): call " .. name .. " before renting it again")
   end
 end
 
--- Runs one endpoint call: url and body are built and checked already.
--- `ends_at` is given for a call made on behalf of another (the confirmation).
-function pipeline.call(client, endpoint, url, body, path_value, ends_at)
+-- Runs one endpoint call of a prepared request (request.prepare): url and
+-- body are built and checked already. `ends_at` is given for a call made
+-- on behalf of another (the confirmation).
+function Pipeline:call(prepared, url, body, path_value, ends_at)
+  local plan = prepared.plan
   if #url > MAX_URL_BYTES then
     return nil, errors.invalid_argument(("%s: the URL would be %d bytes long, above the limit of %d"
-      .. " (is a parameter such as pageToken far too long?)"):format(endpoint.name, #url, MAX_URL_BYTES))
+      .. " (is a parameter such as pageToken far too long?)"):format(plan.name, #url, MAX_URL_BYTES))
   end
-  if not ends_at and client._deadline then ends_at = client._precise_clock() + client._deadline end
-  local result, failure = exchange(client, endpoint.method, url, body, endpoint.idempotent, nil, ends_at)
+  if not ends_at and self.deadline then ends_at = self.precise_clock() + self.deadline end
+  local result, failure = send_with_retries(self, plan, url, body, ends_at)
   if result then return result end
-  if not endpoint.idempotent and outcome_unclear(failure) then
-    confirm(client, endpoint, path_value, failure, ends_at)
+  if not plan.idempotent and outcome_unclear(failure) then
+    confirm(self, prepared, path_value, failure, ends_at)
   end
   return nil, failure
+end
+
+-- parts: transport (an object with request(method, url, headers, body,
+-- timeouts)), auth (see auth.lua), clock and precise_clock (seconds;
+-- precise_clock reads the time anew, for durations and deadlines), sleep,
+-- the retry policy (max_retries, and timeouts: { timeout, connect_timeout }
+-- per try), on_request (optional hook) and deadline (optional seconds per call).
+function pipeline.new(parts)
+  return setmetatable({
+    transport = parts.transport,
+    auth = parts.auth,
+    clock = parts.clock,
+    precise_clock = parts.precise_clock,
+    sleep = parts.sleep,
+    max_retries = parts.max_retries,
+    timeouts = parts.timeouts,
+    on_request = parts.on_request,
+    deadline = parts.deadline,
+  }, Pipeline)
 end
 
 return pipeline

@@ -51,30 +51,32 @@ end
 
 local NO_ALIASES = {}
 
--- Adds lookup tables to a schema (and the schemas inside it), once.
+-- A schema ready for checking: a copy of it (and of the schemas inside it)
+-- with lookup tables added. The schema itself is left as it was written.
 function validate.compile(schema)
-  if schema.compiled then return schema end
-  schema.compiled = true
+  local compiled = {}
+  for key, value in pairs(schema) do compiled[key] = value end
   -- Always a list, so that checking a call allocates nothing.
-  schema.aliases = schema.aliases or NO_ALIASES
+  compiled.aliases = schema.aliases or NO_ALIASES
   if schema.enum then
-    schema.enum_set = {}
-    for _, value in ipairs(schema.enum) do schema.enum_set[value] = true end
+    compiled.enum_set = {}
+    for _, value in ipairs(schema.enum) do compiled.enum_set[value] = true end
   end
-  if schema.items then validate.compile(schema.items) end
+  if schema.items then compiled.items = validate.compile(schema.items) end
   if schema.fields then
-    schema.by_name, schema.names = {}, {}
-    for _, field in ipairs(schema.fields) do
-      validate.compile(field)
-      schema.by_name[field.name] = field
-      schema.names[#schema.names + 1] = field.name
+    compiled.fields, compiled.by_name, compiled.names = {}, {}, {}
+    for i, field_schema in ipairs(schema.fields) do
+      local field = validate.compile(field_schema)
+      compiled.fields[i] = field
+      compiled.by_name[field.name] = field
+      compiled.names[#compiled.names + 1] = field.name
       for _, alias in ipairs(field.aliases) do
-        schema.by_name[alias] = field
-        schema.names[#schema.names + 1] = alias
+        compiled.by_name[alias] = field
+        compiled.names[#compiled.names + 1] = alias
       end
     end
   end
-  return schema
+  return compiled
 end
 
 -- Words for what a schema allows, used when a value does not fit.
@@ -242,16 +244,6 @@ function validate.has_methods(value, names)
     if not ok or type(method) ~= "function" then return false end
   end
   return true
-end
-
--- E.164: "+", then 2 to 15 digits of which the first is 1-9.
-function validate.phone_number(value)
-  if type(value) == "string" and value:find("^%+[1-9]%d+$") and #value <= 16 then
-    return nil
-  end
-  local got = type(value) == "string" and format("%q", value) or "a " .. type(value)
-  return 'phone_number must be in E.164 format: "+" then 2 to 15 digits, the first '
-    .. 'of them 1-9, e.g. "+12065550100" (got ' .. got .. ")", "phone_number"
 end
 
 return validate

@@ -5,10 +5,10 @@
 -- digest as lowercase hex. Check it against the body exactly as received,
 -- before any JSON decoding.
 -- @module sinchnumbers.webhooks
-local calendar = require "sinchnumbers.calendar"
 local core = require "sinchnumbers.core"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
+local time = require "sinchnumbers.time"
 
 local webhooks = {}
 
@@ -80,40 +80,13 @@ function webhooks.verify_request(headers, raw_body, hmac_secret)
   return webhooks.verify_signature(raw_body, signature, hmac_secret)
 end
 
-local function is_leap_year(year)
-  return year % 4 == 0 and (year % 100 ~= 0 or year % 400 == 0)
-end
-
-local DAYS_IN_MONTH = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
-
 --- Seconds since the Unix epoch of an ISO 8601 timestamp. Sinch sends its
 -- event timestamps without a zone; they are UTC. An explicit `Z` or offset
 -- is honoured.
+-- @function unix_time
 -- @tparam string timestamp e.g. "2026-11-27T10:15:30.125"
 -- @treturn number|nil seconds, with the fraction; nil when it is not a timestamp
-function webhooks.unix_time(timestamp)
-  if type(timestamp) ~= "string" then return nil end
-  local year, month, day, hour, minute, second, rest =
-    timestamp:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d):(%d%d)(.*)$")
-  if not year then return nil end
-  -- A fraction needs its dot: "10:15:305" is not 10:15:30 plus 5 seconds.
-  local fraction, zone = rest:match("^(%.%d+)(.*)$")
-  if not fraction then fraction, zone = "", rest end
-  year, month, day = tonumber(year), tonumber(month), tonumber(day)
-  hour, minute, second = tonumber(hour), tonumber(minute), tonumber(second)
-  if month < 1 or month > 12 or day < 1 or day > DAYS_IN_MONTH[month] or hour > 23 or minute > 59
-    or second > 60 or (month == 2 and day == 29 and not is_leap_year(year)) then
-    return nil
-  end
-  local offset = 0
-  if zone ~= "" and zone ~= "Z" then
-    local sign, zone_hours, zone_minutes = zone:match("^([+-])(%d%d):?(%d%d)$")
-    if not sign then return nil end
-    offset = (tonumber(zone_hours) * 60 + tonumber(zone_minutes)) * 60
-    if sign == "-" then offset = -offset end
-  end
-  return calendar.unix_time(year, month, day, hour, minute, second) + (tonumber("0" .. fraction) or 0) - offset
-end
+webhooks.unix_time = time.parse_iso8601
 
 --- Decodes a number event from its raw body.
 -- The event keeps Sinch's field names (eventId, timestamp, projectId,

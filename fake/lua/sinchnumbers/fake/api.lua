@@ -1,7 +1,8 @@
--- The Numbers API routes (DESIGN.md's method table) and POST /oauth2/token.
+-- The Numbers API routes (the table under the README's "Calling the API") and POST /oauth2/token.
 -- Each request is routed, authenticated, checked against the spec, and only then
 -- touches the state. Where the real service differs from the spec file the fake
--- follows the service: see DESIGN.md and ENVIRONMENT.md.
+-- follows the service: see the README, "Where the client follows the real
+-- service, not the spec file".
 local mime = require "mime"
 local errors = require "sinchnumbers.fake.errors"
 local inventory = require "sinchnumbers.fake.inventory"

@@ -8,6 +8,12 @@
 --              { kind = "map", values = schema }, { kind = "number", integer, min, max },
 --              { kind = "string_or_number" }, { kind = "boolean" }, { kind = "any" },
 --              { kind = "read_only" }
+--
+-- Independent of the client on purpose: the E.164 rule, the edit distance
+-- and every other check here are written again rather than taken from
+-- sinchnumbers (its C core, validate.lua or endpoints.lua). The fake is
+-- there to catch the client's mistakes, and a rule it shared with the
+-- client would agree with the client's mistake.
 local json = require "sinchnumbers.fake.json"
 
 local validate = {}
