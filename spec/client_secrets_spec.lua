@@ -7,7 +7,7 @@
 -- Also: the on_request hook itself.
 local helper = require "support.client_helper"
 local sinchnumbers = require "sinchnumbers"
-local core = require "sinchnumbers.core"
+local codec = require "sinchnumbers.codec"
 
 local KEY_ID = "secrets-spec-key-id"
 local KEY_SECRET = "Zq9-secrets-spec-k3y-s3cr3t"
@@ -157,7 +157,7 @@ describe("secrets", function()
     -- tokens, which the fake's log masks: anything shaped like one (below).
     local forbidden = {
       KEY_SECRET, WRONG_SECRET, tostring(HMAC_NUMBER),
-      core.base64(KEY_ID .. ":" .. KEY_SECRET), core.base64(KEY_ID .. ":" .. WRONG_SECRET),
+      codec.base64(KEY_ID .. ":" .. KEY_SECRET), codec.base64(KEY_ID .. ":" .. WRONG_SECRET),
     }
     -- The test means something only if tokens were used (told apart by the
     -- log's fingerprints) and much was collected.

@@ -3,12 +3,12 @@
 -- the per-client URL prefixes once per client, and the caller's input is
 -- checked against the endpoint's schemas before anything is built.
 
-local core = require "sinchnumbers.core"
+local codec = require "sinchnumbers.codec"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
 local validate = require "sinchnumbers.validate"
 
-local url_encode = core.url_encode
+local url_encode = codec.url_encode
 local null = json.null
 local format, concat = string.format, table.concat
 
@@ -22,7 +22,7 @@ local PATH_CHECKS = {
 -- The check and the percent-encoding of a path value in one C call, for the
 -- hot path; PATH_CHECKS says what is wrong when it gives nil.
 local PATH_ENCODERS = {
-  phone_number = core.e164_path,
+  phone_number = codec.e164_path,
 }
 
 local NO_INPUT = {}
