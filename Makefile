@@ -168,7 +168,7 @@ uninstall-fake:
 clean:
 	rm -rf build docs
 
-# The release of the version in lua/sinchnumbers/init.lua, in build/dist/: the
+# The release of the version in lua/sinchnumbers/version.lua, in build/dist/: the
 # tarball, and the release rockspec and .src.rock of the library and of the
 # fake (see tools/dist.sh).
 dist:

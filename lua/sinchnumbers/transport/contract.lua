@@ -116,6 +116,9 @@ end
 -- complete settings (with `max_header_bytes` and `max_url_bytes`), or nil
 -- and an `invalid_argument` error; never raises.
 -- @tparam string who the constructor, for the message
+-- @tparam table schema from `options`
+-- @tparam[opt] table options the caller's
+-- @tparam[opt] table own_defaults the transport's own defaults
 function contract.settings(who, schema, options, own_defaults)
   if options == nil then options = {} end
   if type(options) ~= "table" then

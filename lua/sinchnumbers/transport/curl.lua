@@ -21,10 +21,10 @@
 local contract = require "sinchnumbers.transport.contract"
 local libcurl = require "sinchnumbers.transport.libcurl"
 
-local curl = {
-  --- The version of the libcurl it runs on, such as `"7.88.1"`.
-  curl_version = libcurl.curl_version,
-}
+local curl = {}
+
+--- The version of the libcurl it runs on, such as `"7.88.1"`.
+curl.curl_version = libcurl.curl_version
 
 local OPTIONS = contract.options {
   { name = "ca_file", type = "string", expect = "the path of a CA bundle (a string)" },
