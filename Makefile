@@ -108,12 +108,13 @@ bench: deps-bench
 	@sh bench/run.sh
 
 # libFuzzer harnesses in fuzz/ (clang; ASan, UBSan, LeakSanitizer) and the Lua
-# one for the cosocket reader, each for FUZZ_SECONDS; new inputs go to
+# one for the cosocket reader (which loads the codec built for LuaJIT), each for FUZZ_SECONDS; new inputs go to
 # build/fuzz/, the committed corpus is only read.
 # make test runs the short pass: 12 s for each of the 6 harnesses.
 FUZZ_SECONDS ?= 60
 FUZZ_SECONDS_CI ?= 12
 fuzz:
+	@$(MAKE) --no-print-directory -s LUA_VERSION=luajit build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tools/fuzz.sh
 
 check-memory: build
