@@ -181,6 +181,33 @@ describe("the curl transport, in this process", function()
 end)
 
 describe("the ngx transport, outside nginx", function()
+  -- The moment between connecting and sending cannot be hit on purpose in a
+  -- real nginx: here a scripted `ngx` whose connect takes all the time left.
+  it("says sent = false when the time runs out after connecting, before the first byte", function()
+    local clock, sends = 1000, 0
+    local socket_of_nginx = {
+      settimeout = function() end,
+      connect = function() clock = clock + 10 return true end,
+      getreusedtimes = function() return 0 end,
+      send = function() sends = sends + 1 return nil, "closed" end,
+      close = function() end,
+    }
+    _G.ngx = {
+      update_time = function() end,
+      now = function() return clock end,
+      get_phase = function() return "content" end,
+      socket = { tcp = function() return socket_of_nginx end },
+    }
+    finally(function() _G.ngx = nil end)
+    local transport = assert(require("sinchnumbers.transport.ngx").new{ timeout = 5 })
+    local status, err = transport:request("POST", "http://127.0.0.1:1/", nil, "{}")
+    assert.is_nil(status)
+    assert.equals(0, sends)
+    assert.equals("timeout", err.kind)
+    assert.is_false(err.sent, "not a byte left")
+  end)
+
+
   it("is not usable, and says why with nil, err", function()
     local ngx_transport = require "sinchnumbers.transport.ngx"
     assert.is_false(ngx_transport.usable())
