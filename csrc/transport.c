@@ -20,8 +20,6 @@
 #include <unistd.h>
 
 #define TRANSPORT_METATABLE "sinchnumbers.transport"
-/* The contract's bound on one timeout, for the per-request ones. */
-#define MAX_TIMEOUT_SECONDS 86400
 /* A buffer larger than this after a request is given back, not kept. */
 #define KEEP_BUFFER_BYTES (256u * 1024u)
 /* Connections libcurl keeps open per handle, and the sockets we watch:
@@ -53,6 +51,7 @@ typedef struct {
     buffer body, headers;
     size_t max_body_size, max_header_bytes, max_url_bytes;
     long timeout_ms, connect_timeout_ms;
+    lua_Number max_seconds;             /* the longest timeout a request may ask for */
     /* Set when a cap stops the transfer: ours, or libcurl's for one header line. */
     enum { WITHIN_CAPS, BODY_TOO_LARGE, HEADERS_TOO_LARGE, HEADER_LINE_TOO_LARGE } too_large;
     size_t header_bytes;                /* of this header block, kept or not */
@@ -409,16 +408,16 @@ static long to_milliseconds(lua_Number seconds)
 
 /* Reads an optional per-request timeout from table idx into *ms; the
  * problem in words, or NULL. */
-static const char *opt_milliseconds(lua_State *L, int idx, const char *field, long *ms)
+static const char *opt_milliseconds(lua_State *L, const transport *t, int idx, const char *field, long *ms)
 {
     const char *problem = NULL;
     lua_getfield(L, idx, field);
     if (!lua_isnil(L, -1)) {
         lua_Number seconds = lua_tonumber(L, -1);
-        if (lua_type(L, -1) != LUA_TNUMBER || !(seconds > 0) || seconds > MAX_TIMEOUT_SECONDS) {
+        if (lua_type(L, -1) != LUA_TNUMBER || !(seconds > 0) || seconds > t->max_seconds) {
             /* The message takes the value's slot, so that it stays referenced. */
             problem = lua_pushfstring(L, "%s must be a number of seconds above 0 and at most %d",
-                                      field, MAX_TIMEOUT_SECONDS);
+                                      field, (int)t->max_seconds);
             lua_replace(L, -2);
             return problem;
         }
@@ -644,8 +643,8 @@ static int transport_request(lua_State *L)
     if (!lua_isnil(L, 6)) {
         if (lua_type(L, 6) != LUA_TTABLE)
             return push_usage_error(L, "the request options must be a table");
-        if ((problem = opt_milliseconds(L, 6, "timeout", &timeout_ms))
-            || (problem = opt_milliseconds(L, 6, "connect_timeout", &connect_timeout_ms)))
+        if ((problem = opt_milliseconds(L, t, 6, "timeout", &timeout_ms))
+            || (problem = opt_milliseconds(L, t, 6, "connect_timeout", &connect_timeout_ms)))
             return push_usage_error(L, problem);
     }
     /* The contract's framing: POST, PUT and PATCH always carry a body
@@ -814,6 +813,7 @@ static int transport_new(lua_State *L)
     t->max_body_size = (size_t)number_setting(L, 1, "max_body_size");
     t->max_header_bytes = (size_t)number_setting(L, 1, "max_header_bytes");
     t->max_url_bytes = (size_t)number_setting(L, 1, "max_url_bytes");
+    t->max_seconds = number_setting(L, 1, "max_seconds");
     get_setting(L, 1, "success_headers", LUA_TBOOLEAN);
     t->success_headers = lua_toboolean(L, -1);
     lua_pop(L, 1);

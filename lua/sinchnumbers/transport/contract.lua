@@ -113,7 +113,7 @@ end
 
 --- Checks a transport's options against its schema (from `options`) and
 -- fills in the defaults, `own_defaults` over the common ones. Returns the
--- complete settings (with `max_header_bytes` and `max_url_bytes`), or nil
+-- complete settings (with `max_header_bytes`, `max_url_bytes` and `max_seconds`), or nil
 -- and an `invalid_argument` error; never raises.
 -- @tparam string who the constructor, for the message
 -- @tparam table schema from `options`
@@ -128,7 +128,11 @@ function contract.settings(who, schema, options, own_defaults)
   for name, value in next, options do given[name] = value end
   local message, field = validate.fields(schema, given, "option")
   if message then return nil, errors.invalid_argument(who .. ": " .. message, field) end
-  local settings = { max_header_bytes = contract.MAX_HEADER_BYTES, max_url_bytes = contract.MAX_URL_BYTES }
+  local settings = {
+    max_header_bytes = contract.MAX_HEADER_BYTES,
+    max_url_bytes = contract.MAX_URL_BYTES,
+    max_seconds = contract.MAX_SECONDS,
+  }
   for name, value in pairs(contract.DEFAULTS) do settings[name] = value end
   for name, value in pairs(own_defaults or {}) do settings[name] = value end
   for name, value in pairs(given) do settings[name] = value end
