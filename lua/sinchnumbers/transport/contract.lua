@@ -35,6 +35,16 @@
 -- gives one. With `success_headers = false` a 2xx answer comes with an empty
 -- header table (the client reads headers only on failures).
 --
+-- **Sending again**: only a GET or HEAD may go out a second time by the
+-- transport's own choice (on a fresh connection, when a kept-alive one turns
+-- out dead before any answer). Any other method is never re-sent behind the
+-- caller's back: libcurl sends it on a fresh connection only, the cosocket
+-- transport fails with `sent = true`.
+--
+-- The libcurl transport checks requests in C (where it costs nothing) by the
+-- same rules as `check_request`; `spec/support/transport_cases.lua` holds every
+-- transport to all of the above.
+--
 -- **Raise or return**, across the layers: everything that checks a caller's
 -- input or talks to the network returns `nil, err`, constructors included;
 -- only the iterators raise (the error object, mid-iteration, as `io.lines`
