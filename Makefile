@@ -1,6 +1,7 @@
 # sinchnumbers: build, test and install the Lua client for the Sinch Numbers API.
 #
-#   make                      build the C core for Lua 5.4 (build/5.4/sinchnumbers/core.so)
+#   make                      build the C modules for Lua 5.4 (build/5.4/sinchnumbers/codec.so
+#                             and build/5.4/sinchnumbers/transport/libcurl.so)
 #   make LUA_VERSION=luajit   ... for LuaJIT/OpenResty (also 5.1, 5.2, 5.3)
 #   make test                 install what is missing, build for every Lua, run everything
 #   make demo                 the quickstart against the bundled fake server
@@ -35,23 +36,34 @@ ALL_LUAS   := 5.1 5.2 5.3 5.4 luajit
 WARNINGS  := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC \
-             -fvisibility=hidden -I$(LUA_INCDIR) $(shell pkg-config --cflags libcurl 2>/dev/null)
-LIBS      := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lcrypto
+             -fvisibility=hidden -I$(LUA_INCDIR)
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
-SOURCES   := csrc/core.c csrc/transport.c csrc/codec.c
+# Two modules: the byte codecs every layer needs (libcrypto only), and the
+# libcurl transport, which a process that uses cosockets never loads.
 HEADERS   := $(wildcard csrc/*.h)
 BUILD     ?= build/$(LUA_VERSION)
-CORE      := $(BUILD)/sinchnumbers/core.so
+CODEC     := $(BUILD)/sinchnumbers/codec.so
+LIBCURL   := $(BUILD)/sinchnumbers/transport/libcurl.so
+MODULES   := $(CODEC) $(LIBCURL)
 
 .PHONY: all build build-all deps test check-compilers check-memory check-symbols check-rockspec lint demo docs dist examples fuzz bench \
         install install-fake uninstall uninstall-fake clean
 all: build
-build: $(CORE)
+build: $(MODULES)
 
-$(CORE): $(SOURCES) $(HEADERS) Makefile
-	@test -f $(LUA_INCDIR)/lua.h || { echo "no Lua $(LUA_VERSION) headers in $(LUA_INCDIR): run 'make deps'" >&2; exit 1; }
+LUA_HEADERS_THERE = test -f $(LUA_INCDIR)/lua.h || { echo "no Lua $(LUA_VERSION) headers in $(LUA_INCDIR): run 'make deps'" >&2; exit 1; }
+
+$(CODEC): csrc/codec_lua.c csrc/codec.c $(HEADERS) Makefile
+	@$(LUA_HEADERS_THERE)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -shared -o $@ $(SOURCES) $(LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ csrc/codec_lua.c csrc/codec.c $(LDFLAGS) -lcrypto
+
+$(LIBCURL): csrc/transport.c $(HEADERS) Makefile
+	@$(LUA_HEADERS_THERE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -shared -o $@ csrc/transport.c $(LDFLAGS) $(CURL_LIBS)
 
 # Every Lua that is installed here, with LuaJIT's interpreter called luajit.
 INSTALLED_LUAS = $(foreach v,$(ALL_LUAS),$(if $(shell command -v $(LUA_BIN_$(v)) 2>/dev/null),$(v)))
@@ -71,11 +83,14 @@ check-compilers:
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang-5.4 build
 	@$(MAKE) --no-print-directory CC=gcc BUILD=build/gcc-5.4 build
 
-# Only luaopen_* may leave the shared object.
+# Only luaopen_* may leave each shared object, and only the transport links libcurl.
 check-symbols: build
-	@bad=$$(nm -D --defined-only $(CORE) | awk '$$2 ~ /^[A-Z]$$/ && $$3 !~ /^luaopen_/ {print $$3}'); \
-	 if [ -n "$$bad" ]; then echo "exported beyond luaopen_*: $$bad"; exit 1; fi; \
-	 echo "exports: $$(nm -D --defined-only $(CORE) | awk '$$2 ~ /^[A-Z]$$/ {print $$3}' | tr '\n' ' ')"
+	@for so in $(MODULES); do \
+	   bad=$$(nm -D --defined-only $$so | awk '$$2 ~ /^[A-Z]$$/ && $$3 !~ /^luaopen_/ {print $$3}'); \
+	   if [ -n "$$bad" ]; then echo "$$so exports beyond luaopen_*: $$bad"; exit 1; fi; \
+	   echo "$$so exports: $$(nm -D --defined-only $$so | awk '$$2 ~ /^[A-Z]$$/ {print $$3}' | tr '\n' ' ')"; \
+	 done
+	@! ldd $(CODEC) | grep -q libcurl || { echo "$(CODEC) links libcurl"; exit 1; }
 
 lint:
 	luacheck --no-color -q lua fake spec examples bench tools
@@ -93,19 +108,20 @@ bench: deps-bench
 	@sh bench/run.sh
 
 # libFuzzer harnesses in fuzz/ (clang; ASan, UBSan, LeakSanitizer) and the Lua
-# one for the cosocket reader, each for FUZZ_SECONDS; new inputs go to
+# one for the cosocket reader (which loads the codec built for LuaJIT), each for FUZZ_SECONDS; new inputs go to
 # build/fuzz/, the committed corpus is only read.
 # make test runs the short pass: 12 s for each of the 6 harnesses.
 FUZZ_SECONDS ?= 60
 FUZZ_SECONDS_CI ?= 12
 fuzz:
+	@$(MAKE) --no-print-directory -s LUA_VERSION=luajit build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tools/fuzz.sh
 
 check-memory: build
 	@sh tools/check-memory.sh
 
 # What the specs and examples find: this tree's Lua modules (the library's and
-# the fake's) and the core just built.
+# the fake's) and the C modules just built.
 RUN_PATHS = LUA_PATH='lua/?.lua;lua/?/init.lua;fake/lua/?.lua;fake/lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 
 demo: deps-demo build
@@ -132,8 +148,9 @@ examples: deps-demo build
 LUA_SHARE = $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers
-	install -m 0755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers/core.so
+	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers/transport
+	install -m 0755 $(CODEC) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers/codec.so
+	install -m 0755 $(LIBCURL) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers/transport/libcurl.so
 	cd lua && find sinchnumbers -name '*.lua' -exec install -D -m 0644 {} $(LUA_SHARE)/{} \;
 
 install-fake:
@@ -152,7 +169,7 @@ uninstall-fake:
 clean:
 	rm -rf build docs
 
-# The release of the version in lua/sinchnumbers/init.lua, in build/dist/: the
+# The release of the version in lua/sinchnumbers/version.lua, in build/dist/: the
 # tarball, and the release rockspec and .src.rock of the library and of the
 # fake (see tools/dist.sh).
 dist:

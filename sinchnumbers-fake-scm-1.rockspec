@@ -21,7 +21,7 @@ it from the shell. See doc/fake-server.md.
    labels = { "sinch", "telephony", "testing", "mock" },
 }
 -- The fake speaks HTTP with luasocket (socket, socket.http, mime, ltn12) and
--- JSON with lua-cjson; it signs webhook events with the library's C core, and
+-- JSON with lua-cjson; it signs webhook events with the library's C codec, and
 -- test suites run it next to the library.
 dependencies = {
    "lua >= 5.1",

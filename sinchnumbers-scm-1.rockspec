@@ -46,13 +46,23 @@ build = {
       ["sinchnumbers.pipeline"] = "lua/sinchnumbers/pipeline.lua",
       ["sinchnumbers.request"] = "lua/sinchnumbers/request.lua",
       ["sinchnumbers.time"] = "lua/sinchnumbers/time.lua",
+      ["sinchnumbers.transport.contract"] = "lua/sinchnumbers/transport/contract.lua",
+      ["sinchnumbers.transport.curl"] = "lua/sinchnumbers/transport/curl.lua",
       ["sinchnumbers.transport.ngx"] = "lua/sinchnumbers/transport/ngx.lua",
       ["sinchnumbers.validate"] = "lua/sinchnumbers/validate.lua",
+      ["sinchnumbers.version"] = "lua/sinchnumbers/version.lua",
       ["sinchnumbers.webhooks"] = "lua/sinchnumbers/webhooks.lua",
-      ["sinchnumbers.core"] = {
-         sources = { "csrc/core.c", "csrc/transport.c", "csrc/codec.c" },
-         libraries = { "curl", "crypto" },
-         libdirs = { "$(CURL_LIBDIR)", "$(CRYPTO_LIBDIR)" },
+      -- The byte codecs link libcrypto only; the libcurl transport is apart,
+      -- so that a process that uses cosockets never loads libcurl.
+      ["sinchnumbers.codec"] = {
+         sources = { "csrc/codec_lua.c", "csrc/codec.c" },
+         libraries = { "crypto" },
+         libdirs = { "$(CRYPTO_LIBDIR)" },
+      },
+      ["sinchnumbers.transport.libcurl"] = {
+         sources = { "csrc/transport.c" },
+         libraries = { "curl" },
+         libdirs = { "$(CURL_LIBDIR)" },
       },
    },
 }

@@ -16,7 +16,7 @@
 # programs, run each for BENCH_ROUNDS (5) rounds of both. Other settings:
 # BENCH_LUAS ("5.4 luajit 5.1"), BENCH_CALLGRIND (1: count instructions too),
 # BENCH_OUT (bench/RESULTS.md).
-# Expects the C core built for each Lua: make LUA_VERSION=<v>.
+# Expects the C modules built for each Lua: make LUA_VERSION=<v>.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -96,8 +96,8 @@ lua_path="$ROOT/bench/?.lua;$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 echo "raw C" > "$jobs"
 for v in $LUAS; do
   case $v in luajit) interpreter=luajit ;; *) interpreter=lua$v ;; esac
-  if [ ! -f "build/$v/sinchnumbers/core.so" ]; then
-    echo "bench: no build/$v/sinchnumbers/core.so (make LUA_VERSION=$v): skipping Lua $v" >&2
+  if [ ! -f "build/$v/sinchnumbers/codec.so" ] || [ ! -f "build/$v/sinchnumbers/transport/libcurl.so" ]; then
+    echo "bench: no build/$v/sinchnumbers/{codec,transport/libcurl}.so (make LUA_VERSION=$v): skipping Lua $v" >&2
     continue
   fi
   echo "sinchnumbers $v $interpreter bench/client.lua" >> "$jobs"
@@ -149,7 +149,7 @@ count_instructions() { # <program> <lua> <interpreter> <script> <get n> <page n>
 if [ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind > /dev/null; then
   while read -r name lua interpreter script; do
     echo "bench: instructions: $name under $lua ..." >&2
-    # valgrind 3.19 cannot read a clang-built core.so (DWARF 5): the table goes without.
+    # valgrind 3.19 cannot read a clang-built shared object (DWARF 5): the table goes without.
     if base=$(count_instructions "$name" "$lua" "$interpreter" "$script" 200 10) \
         && more_get=$(count_instructions "$name" "$lua" "$interpreter" "$script" $((200 + CG_GET)) 10) \
         && more_page=$(count_instructions "$name" "$lua" "$interpreter" "$script" 200 $((10 + CG_PAGE))); then

@@ -1,5 +1,10 @@
 /*
- * HTTP over one libcurl easy handle per object. Reusing the handle is what
+ * sinchnumbers.transport.libcurl: HTTP over one libcurl easy handle per
+ * object. The rules it keeps (framing, errors, `sent`, the caps) are written
+ * in lua/sinchnumbers/transport/contract.lua, which also checks the options
+ * and fills in the defaults: new() takes complete settings and only checks
+ * their types. sinchnumbers.transport.curl is the module callers use.
+ * Reusing the handle is what
  * keeps connections alive between requests, so nothing here is per call
  * that can be kept: the handle, the receive buffers and the request header
  * list all live as long as the object.
@@ -15,12 +20,6 @@
 #include <unistd.h>
 
 #define TRANSPORT_METATABLE "sinchnumbers.transport"
-#define DEFAULT_TIMEOUT_MS 30000L
-#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
-#define DEFAULT_USER_AGENT "sinchnumbers-lua"
-#define DEFAULT_MAX_BODY_SIZE (8u * 1024u * 1024u)
-/* Headers are not the body cap's business, but must not grow without end. */
-#define MAX_HEADER_BYTES (256u * 1024u)
 /* A buffer larger than this after a request is given back, not kept. */
 #define KEEP_BUFFER_BYTES (256u * 1024u)
 /* Connections libcurl keeps open per handle, and the sockets we watch:
@@ -50,8 +49,9 @@ typedef struct {
     int skipping_headers;               /* this block's are not wanted: a 2xx without success_headers */
     char *user_agent_line;              /* "User-Agent: ...", sent unless the caller gives one */
     buffer body, headers;
-    size_t max_body_size;
+    size_t max_body_size, max_header_bytes, max_url_bytes;
     long timeout_ms, connect_timeout_ms;
+    lua_Number max_seconds;             /* the longest timeout a request may ask for */
     /* Set when a cap stops the transfer: ours, or libcurl's for one header line. */
     enum { WITHIN_CAPS, BODY_TOO_LARGE, HEADERS_TOO_LARGE, HEADER_LINE_TOO_LARGE } too_large;
     size_t header_bytes;                /* of this header block, kept or not */
@@ -127,7 +127,7 @@ static size_t on_header(char *data, size_t size, size_t count, void *userdata)
         t->skipping_headers = !t->success_headers && space && (size_t)(space - data) + 1 < len && space[1] == '2';
     }
     /* Counted even when not kept: the cap is about what the server sends. */
-    if (len > MAX_HEADER_BYTES - t->header_bytes) {
+    if (len > t->max_header_bytes - t->header_bytes) {
         t->too_large = HEADERS_TOO_LARGE;
         return 0;
     }
@@ -367,7 +367,7 @@ static int push_error(lua_State *L, transport *t, CURLcode code)
     lua_pushstring(L, error_kind(t, code, sent));
     lua_setfield(L, -2, "kind");
     if (t->too_large == HEADERS_TOO_LARGE)
-        lua_pushfstring(L, "response headers larger than the limit of %d bytes", (int)MAX_HEADER_BYTES);
+        lua_pushfstring(L, "response headers larger than the limit of %d bytes", (int)t->max_header_bytes);
     else if (t->too_large == HEADER_LINE_TOO_LARGE)
         lua_pushfstring(L, "a response header line longer than libcurl's limit of %d bytes",
                         (int)CURL_MAX_HTTP_HEADER);
@@ -397,45 +397,57 @@ static int push_usage_error(lua_State *L, const char *message)
     return 2;
 }
 
-/* --- options -------------------------------------------------------------- */
+/* --- settings ----------------------------------------------------------- */
 
-/* Reads an optional number of seconds from table idx into milliseconds. */
-static long opt_milliseconds(lua_State *L, int idx, const char *field, long fallback)
+/* Seconds as whole milliseconds, at least 1. */
+static long to_milliseconds(lua_Number seconds)
 {
-    long ms = fallback;
+    long ms = (long)(seconds * 1000 + 0.5);
+    return ms < 1 ? 1 : ms;
+}
+
+/* Reads an optional per-request timeout from table idx into *ms; the
+ * problem in words, or NULL. */
+static const char *opt_milliseconds(lua_State *L, const transport *t, int idx, const char *field, long *ms)
+{
+    const char *problem = NULL;
     lua_getfield(L, idx, field);
     if (!lua_isnil(L, -1)) {
         lua_Number seconds = lua_tonumber(L, -1);
-        if (!lua_isnumber(L, -1) || !(seconds > 0) || seconds > 86400)
-            luaL_error(L, "%s must be a number of seconds above 0 and at most 86400", field);
-        ms = (long)(seconds * 1000 + 0.5);
-        if (ms < 1)
-            ms = 1;
+        if (lua_type(L, -1) != LUA_TNUMBER || !(seconds > 0) || seconds > t->max_seconds) {
+            /* The message takes the value's slot, so that it stays referenced. */
+            problem = lua_pushfstring(L, "%s must be a number of seconds above 0 and at most %d",
+                                      field, (int)t->max_seconds);
+            lua_replace(L, -2);
+            return problem;
+        }
+        *ms = to_milliseconds(seconds);
     }
     lua_pop(L, 1);
-    return ms;
+    return problem;
 }
 
-/* Reads an optional string from table idx; NULL when the field is absent. */
-static const char *opt_string(lua_State *L, int idx, const char *field)
+/* A setting the contract has filled in: its type is checked, nothing more. */
+static void get_setting(lua_State *L, int idx, const char *field, int type)
 {
-    const char *s = NULL;
     lua_getfield(L, idx, field);
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "%s must be a string", field);
-        s = lua_tostring(L, -1);
-    }
-    lua_pop(L, 1); /* the string stays alive in the options table */
-    return s;
+    if (lua_type(L, -1) != type)
+        luaL_error(L, "settings.%s must be a %s (make the transport with sinchnumbers.transport.curl.new)",
+                   field, lua_typename(L, type));
 }
 
-static transport *check_open(lua_State *L)
+static lua_Number number_setting(lua_State *L, int idx, const char *field)
 {
-    transport *t = luaL_checkudata(L, 1, TRANSPORT_METATABLE);
-    if (!t->easy)
-        luaL_error(L, "attempt to use a closed transport");
-    return t;
+    lua_Number n;
+    get_setting(L, idx, field, LUA_TNUMBER);
+    n = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return n;
+}
+
+static transport *check_transport(lua_State *L)
+{
+    return luaL_checkudata(L, 1, TRANSPORT_METATABLE);
 }
 
 /* --- request -------------------------------------------------------------- */
@@ -453,6 +465,15 @@ static int is_method_token(const char *s)
 static int has_line_break(const char *s, size_t len)
 {
     return memchr(s, '\r', len) || memchr(s, '\n', len) || memchr(s, '\0', len);
+}
+
+/* The transport frames the request itself: a caller's framing headers
+ * (contract.FRAMING_HEADERS) would contradict it, and are left out. */
+static int is_framing_header(const char *name, size_t len)
+{
+    return (len == 14 && strncasecmp(name, "content-length", 14) == 0)
+        || (len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0)
+        || (len == 10 && strncasecmp(name, "connection", 10) == 0);
 }
 
 /* On failure the list stays whole (and owned by t), so nothing leaks. */
@@ -532,7 +553,6 @@ static const char *set_request_headers(lua_State *L, transport *t, int idx, int 
     t->headers_given = 0;
 
     if (!lua_isnil(L, idx)) {
-        luaL_checktype(L, idx, LUA_TTABLE);
         lua_pushnil(L);
         while (lua_next(L, idx)) {
             size_t name_len, value_len;
@@ -548,6 +568,10 @@ static const char *set_request_headers(lua_State *L, transport *t, int idx, int 
                 has_content_type = 1;
             if (name_len == 10 && strncasecmp(name, "user-agent", 10) == 0)
                 has_user_agent = 1;
+            if (is_framing_header(name, name_len)) {
+                lua_pop(L, 1);
+                continue;
+            }
 
             luaL_buffinit(L, &line);
             luaL_addlstring(&line, name, name_len);
@@ -586,27 +610,47 @@ static void start_answer(transport *t)
 /* t:request(method, url, headers, body, options) -> status, headers, body | nil, err */
 static int transport_request(lua_State *L)
 {
-    transport *t = check_open(L);
-    const char *method = luaL_checkstring(L, 2);
+    transport *t = check_transport(L);
+    const char *method, *url, *body = NULL;
     size_t url_len, body_len = 0;
-    const char *url = luaL_checklstring(L, 3, &url_len);
-    const char *body = luaL_optlstring(L, 5, NULL, &body_len);
     long timeout_ms = t->timeout_ms, connect_timeout_ms = t->connect_timeout_ms;
-    int sends_body = body != NULL || strcmp(method, "POST") == 0;
+    int sends_body;
     const char *problem;
     CURLcode code;
     CURL *easy = t->easy;
 
-    if (!lua_isnoneornil(L, 6)) {
-        luaL_checktype(L, 6, LUA_TTABLE);
-        timeout_ms = opt_milliseconds(L, 6, "timeout", timeout_ms);
-        connect_timeout_ms = opt_milliseconds(L, 6, "connect_timeout", connect_timeout_ms);
-    }
-    if (!is_method_token(method))
+    lua_settop(L, 6);
+    if (!easy)
+        return push_usage_error(L, "attempt to use a closed transport");
+    if (lua_type(L, 2) != LUA_TSTRING || !is_method_token(method = lua_tostring(L, 2)))
         return push_usage_error(L, "the HTTP method must be upper-case letters");
+    if (lua_type(L, 3) != LUA_TSTRING)
+        return push_usage_error(L, "the URL must be a string");
+    url = lua_tolstring(L, 3, &url_len);
     if (has_line_break(url, url_len))
         return push_usage_error(L, "the URL holds a line break or a NUL");
-    lua_settop(L, 6);
+    if (url_len > t->max_url_bytes)
+        return push_usage_error(L, lua_pushfstring(L, "the URL is %d bytes long, above the limit of %d",
+                                                   (int)(url_len > 0x7fffffff ? 0x7fffffff : url_len),
+                                                   (int)t->max_url_bytes));
+    if (!lua_isnil(L, 4) && lua_type(L, 4) != LUA_TTABLE)
+        return push_usage_error(L, "headers must be a table of names to values");
+    if (!lua_isnil(L, 5)) {
+        if (lua_type(L, 5) != LUA_TSTRING)
+            return push_usage_error(L, "the body must be a string or nil");
+        body = lua_tolstring(L, 5, &body_len);
+    }
+    if (!lua_isnil(L, 6)) {
+        if (lua_type(L, 6) != LUA_TTABLE)
+            return push_usage_error(L, "the request options must be a table");
+        if ((problem = opt_milliseconds(L, t, 6, "timeout", &timeout_ms))
+            || (problem = opt_milliseconds(L, t, 6, "connect_timeout", &connect_timeout_ms)))
+            return push_usage_error(L, problem);
+    }
+    /* The contract's framing: POST, PUT and PATCH always carry a body
+     * (Content-Length: 0 when there is none); others only when given one. */
+    sends_body = body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0
+        || strcmp(method, "PATCH") == 0;
     if ((problem = set_request_headers(L, t, 4, sends_body)))
         return push_usage_error(L, problem);
 
@@ -666,7 +710,7 @@ static int transport_request(lua_State *L)
 /* close, __gc and __close: safe in any order and any number of times. */
 static int transport_close(lua_State *L)
 {
-    transport *t = luaL_checkudata(L, 1, TRANSPORT_METATABLE);
+    transport *t = check_transport(L);
     if (t->easy) {
         curl_easy_cleanup(t->easy);
         t->easy = NULL;
@@ -683,7 +727,7 @@ static int transport_close(lua_State *L)
 
 static int transport_tostring(lua_State *L)
 {
-    transport *t = luaL_checkudata(L, 1, TRANSPORT_METATABLE);
+    transport *t = check_transport(L);
     if (t->easy)
         lua_pushfstring(L, "sinchnumbers.transport (libcurl %s): %p", curl_version_info(CURLVERSION_NOW)->version, (void *)t);
     else
@@ -692,24 +736,18 @@ static int transport_tostring(lua_State *L)
 }
 
 /*
- * Keeps "User-Agent: <options.user_agent>" as a line for the request header
+ * Keeps "User-Agent: <settings.user_agent>" as a line for the request header
  * list. (CURLOPT_USERAGENT would have libcurl format that line anew for every
  * request: about 9,000 instructions, a twentieth of a whole call.)
  */
-static void keep_user_agent(lua_State *L, transport *t, int options)
+static void keep_user_agent(lua_State *L, transport *t, int settings)
 {
     static const char prefix[] = "User-Agent: ";
-    const char *agent = DEFAULT_USER_AGENT;
-    size_t len = sizeof DEFAULT_USER_AGENT - 1;
+    size_t len;
+    const char *agent;
 
-    lua_getfield(L, options, "user_agent");
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "user_agent must be a string");
-        agent = lua_tolstring(L, -1, &len);
-        if (has_line_break(agent, len))
-            luaL_error(L, "user_agent must hold no line break or NUL");
-    }
+    get_setting(L, settings, "user_agent", LUA_TSTRING);
+    agent = lua_tolstring(L, -1, &len);
     t->user_agent_line = malloc(sizeof prefix + len);
     if (!t->user_agent_line)
         luaL_error(L, "not enough memory for the user agent");
@@ -719,7 +757,7 @@ static void keep_user_agent(lua_State *L, transport *t, int options)
     lua_pop(L, 1);
 }
 
-static void configure_handle(lua_State *L, transport *t, int options)
+static void configure_handle(lua_State *L, transport *t, int settings)
 {
     CURL *easy = t->easy;
 
@@ -746,21 +784,22 @@ static void configure_handle(lua_State *L, transport *t, int options)
     /* Stops a body announced with a Content-Length before any of it arrives. */
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body_size);
 
-    /* libcurl copies option strings, so the options table need not outlive this. */
-    const char *ca_file = opt_string(L, options, "ca_file");
-    if (ca_file)
-        curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file);
-    keep_user_agent(L, t, options);
+    /* libcurl copies option strings, so the settings table need not outlive this. */
+    lua_getfield(L, settings, "ca_file");
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "settings.ca_file must be a string or nil");
+        curl_easy_setopt(easy, CURLOPT_CAINFO, lua_tostring(L, -1));
+    }
+    lua_pop(L, 1);
+    keep_user_agent(L, t, settings);
 }
 
-int sn_transport_new(lua_State *L)
+/* libcurl.new(settings): settings complete, from contract.settings. */
+static int transport_new(lua_State *L)
 {
     transport *t;
 
-    if (lua_isnoneornil(L, 1)) {
-        lua_settop(L, 0);
-        lua_newtable(L);
-    }
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
 
@@ -769,20 +808,14 @@ int sn_transport_new(lua_State *L)
     luaL_getmetatable(L, TRANSPORT_METATABLE);
     lua_setmetatable(L, -2);
 
-    t->timeout_ms = opt_milliseconds(L, 1, "timeout", DEFAULT_TIMEOUT_MS);
-    t->connect_timeout_ms = opt_milliseconds(L, 1, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS);
-    t->max_body_size = DEFAULT_MAX_BODY_SIZE;
-    lua_getfield(L, 1, "max_body_size");
-    if (!lua_isnil(L, -1)) {
-        lua_Number size = lua_tonumber(L, -1);
-        if (!lua_isnumber(L, -1) || !(size >= 1 && size <= 1024.0 * 1024 * 1024)) /* NaN too */
-            return luaL_error(L, "max_body_size must be a number of bytes from 1 to 1 GiB");
-        t->max_body_size = (size_t)size;
-    }
-    lua_pop(L, 1);
-
-    lua_getfield(L, 1, "success_headers");
-    t->success_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    t->timeout_ms = to_milliseconds(number_setting(L, 1, "timeout"));
+    t->connect_timeout_ms = to_milliseconds(number_setting(L, 1, "connect_timeout"));
+    t->max_body_size = (size_t)number_setting(L, 1, "max_body_size");
+    t->max_header_bytes = (size_t)number_setting(L, 1, "max_header_bytes");
+    t->max_url_bytes = (size_t)number_setting(L, 1, "max_url_bytes");
+    t->max_seconds = number_setting(L, 1, "max_seconds");
+    get_setting(L, 1, "success_headers", LUA_TBOOLEAN);
+    t->success_headers = lua_toboolean(L, -1);
     lua_pop(L, 1);
 
     t->easy = curl_easy_init();
@@ -805,8 +838,24 @@ static const luaL_Reg transport_metamethods[] = {
     {NULL, NULL}
 };
 
-void sn_transport_register(lua_State *L)
+static const luaL_Reg module_functions[] = {
+    {"new", transport_new},
+    {NULL, NULL}
+};
+
+SN_EXPORT int luaopen_sinchnumbers_transport_libcurl(lua_State *L);
+
+int luaopen_sinchnumbers_transport_libcurl(lua_State *L)
 {
+    /* Once per process, and never cleaned up: other modules in the same
+     * process (nginx, lua-curl) may share libcurl's global state. */
+    static int curl_ready = 0;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return luaL_error(L, "libcurl could not be initialised");
+        curl_ready = 1;
+    }
+
     luaL_newmetatable(L, TRANSPORT_METATABLE);
     luaL_setfuncs(L, transport_metamethods, 0);
     luaL_newlib(L, transport_methods);
@@ -814,4 +863,9 @@ void sn_transport_register(lua_State *L)
     lua_pushliteral(L, "sinchnumbers.transport");
     lua_setfield(L, -2, "__name");
     lua_pop(L, 1);
+
+    luaL_newlib(L, module_functions);
+    lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+    lua_setfield(L, -2, "curl_version");
+    return 1;
 }

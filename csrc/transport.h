@@ -1,15 +1,9 @@
-/* The libcurl HTTP transport object: sinchnumbers.core.transport{...}. */
+/* The libcurl HTTP transport (sinchnumbers.transport.libcurl): what the fuzzers reach. */
 #ifndef SINCHNUMBERS_TRANSPORT_H
 #define SINCHNUMBERS_TRANSPORT_H
 
 #include <stddef.h>
 #include "compat.h"
-
-/* core.transport(options): a new transport object (its constructor). */
-SN_INTERNAL int sn_transport_new(lua_State *L);
-
-/* Registers the transport's metatable; called once from luaopen. */
-SN_INTERNAL void sn_transport_register(lua_State *L);
 
 /*
  * Splits one raw response header line ("Name: value\r\n") into its name and

@@ -1,5 +1,5 @@
 /*
- * sn_base64_encode and core.base64, which encode "key_id:key_secret" for
+ * sn_base64_encode and codec.base64, which encode "key_id:key_secret" for
  * HTTP Basic auth.
  *
  * Properties:
@@ -10,14 +10,14 @@
  *     (3 - len % 3) % 3 '=' of padding at the end and nowhere else;
  *   - the decoder below (strict: it refuses non-zero bits in the padding)
  *     gives the input back, and so does OpenSSL's EVP_DecodeBlock;
- *   - core.base64 gives the same bytes, and when Lua runs out of memory at any
+ *   - codec.base64 gives the same bytes, and when Lua runs out of memory at any
  *     allocation inside it (the last input byte % 16 is how many succeed; an
  *     output of more than 40 characters, which Lua does not intern, reaches
  *     the one in lua_pushlstring), it raises a memory error and leaks nothing.
  *
- * core.c is included, not linked, to reach its static core_base64.
+ * codec_lua.c is included, not linked, to reach its static codec_base64.
  */
-#include "../csrc/core.c"
+#include "../csrc/codec_lua.c"
 
 #include "fuzz_common.h"
 
@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int round = 0; round < 2; round++) {
         long budget = round == 0 ? -1 : (long)(size ? data[size - 1] % 16 : 0);
         lua_pushlstring(L, (const char *)data, size);
-        if (fuzz_lua_call(L, &a, core_base64, 1, 1, budget) == LUA_OK) {
+        if (fuzz_lua_call(L, &a, codec_base64, 1, 1, budget) == LUA_OK) {
             size_t lua_len;
             const char *s = lua_tolstring(L, -1, &lua_len);
             FUZZ_CHECK(s && lua_len == n && memcmp(s, out, n) == 0);

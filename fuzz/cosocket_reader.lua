@@ -28,6 +28,10 @@ A failing input is written to ARTIFACT_DIR (default build/fuzz/artifacts/
 cosocket_reader/) in the corpus format, and the run exits with 1.
 ]]
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+-- The transport checks its options with the contract, which loads the C
+-- codec (through validate and json): the one `make` built for this Lua.
+local build = rawget(_G, "jit") and "luajit" or _VERSION:match("%d+%.%d+")
+package.cpath = "build/" .. build .. "/?.so;" .. package.cpath
 
 local seconds = tonumber(arg[1]) or 10
 local corpus_dir = arg[2] or "fuzz/corpus/response"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -106,6 +107,16 @@ static int fuzz_lua_call(lua_State *L, fuzz_alloc *a, lua_CFunction f, int nargs
         lua_pop(L, 1);
     }
     return status;
+}
+
+/* The contract's framing headers, which the transport leaves out of the caller's. */
+static inline int fuzz_is_framing_header(const char *name, size_t len)
+{
+    static const char *const framing[] = {"content-length", "transfer-encoding", "connection"};
+    for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++)
+        if (len == strlen(framing[i]) && strncasecmp(name, framing[i], len) == 0)
+            return 1;
+    return 0;
 }
 
 /* RFC 9110's token, written apart from transport.c's is_token: the model. */

@@ -1,5 +1,5 @@
 /*
- * sn_percent_encode and core.url_encode, which every path segment and query
+ * sn_percent_encode and codec.url_encode, which every path segment and query
  * value of a request goes through (phone numbers with their "+", project
  * ids, region codes, page tokens from the server).
  *
@@ -10,14 +10,14 @@
  *     hex digits, and an unreserved byte is never escaped;
  *   - its length is len + 2 * (bytes escaped);
  *   - decoding it with the decoder below gives the input back;
- *   - core.url_encode (which encodes in slices of LUAL_BUFFERSIZE / 3 bytes)
+ *   - codec.url_encode (which encodes in slices of LUAL_BUFFERSIZE / 3 bytes)
  *     gives the same bytes, and when Lua runs out of memory at any allocation
  *     inside it (the first input byte % 16 is how many succeed), it raises a
  *     memory error and leaks nothing.
  *
- * core.c is included, not linked, to reach its static core_url_encode.
+ * codec_lua.c is included, not linked, to reach its static codec_url_encode.
  */
-#include "../csrc/core.c"
+#include "../csrc/codec_lua.c"
 
 #include "fuzz_common.h"
 
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_alloc a;
     lua_State *L = fuzz_lua_open(&a);
     lua_pushlstring(L, (const char *)data, size);
-    if (fuzz_lua_call(L, &a, core_url_encode, 1, 1, -1) == LUA_OK) {
+    if (fuzz_lua_call(L, &a, codec_url_encode, 1, 1, -1) == LUA_OK) {
         size_t lua_len;
         const char *s = lua_tolstring(L, -1, &lua_len);
         FUZZ_CHECK(s && lua_len == n && memcmp(s, out, n) == 0);
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size > 0) {
         lua_pushlstring(L, (const char *)data, size);
-        if (fuzz_lua_call(L, &a, core_url_encode, 1, 1, data[0] % 16) == LUA_OK) {
+        if (fuzz_lua_call(L, &a, codec_url_encode, 1, 1, data[0] % 16) == LUA_OK) {
             size_t lua_len;
             const char *s = lua_tolstring(L, -1, &lua_len);
             FUZZ_CHECK(s && lua_len == n && memcmp(s, out, n) == 0);

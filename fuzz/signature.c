@@ -1,6 +1,6 @@
 /*
  * Webhook signature checking: sn_hmac_sha1_hex, sn_equal_constant_time and
- * their Lua functions core.hmac_sha1_hex and core.equal, which
+ * their Lua functions codec.hmac_sha1_hex and codec.equal, which
  * webhooks.verify_signature runs on every callback body a server receives.
  *
  * Input: the first byte is the key length k; the next k bytes (or fewer, at
@@ -15,13 +15,13 @@
  *   - sn_equal_constant_time is 1 for equal bytes at different addresses, 0
  *     when one byte differs (at every position of a short buffer) or the lengths
  *     differ, for the digest and for the raw input;
- *   - core.hmac_sha1_hex and core.equal agree, and survive running out of
+ *   - codec.hmac_sha1_hex and codec.equal agree, and survive running out of
  *     memory at any allocation (the last input byte % 8 is how many succeed)
  *     without a leak.
  *
- * core.c is included, not linked, to reach its static Lua functions.
+ * codec_lua.c is included, not linked, to reach its static Lua functions.
  */
-#include "../csrc/core.c"
+#include "../csrc/codec_lua.c"
 
 #include "fuzz_common.h"
 
@@ -131,19 +131,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         long budget = round == 0 ? -1 : (long)(data[size - 1] % 8);
         lua_pushlstring(L, (const char *)key, key_len);
         lua_pushlstring(L, (const char *)msg, msg_len);
-        if (fuzz_lua_call(L, &a, core_hmac_sha1_hex, 2, 1, budget) == LUA_OK) {
+        if (fuzz_lua_call(L, &a, codec_hmac_sha1_hex, 2, 1, budget) == LUA_OK) {
             size_t len;
             const char *s = lua_tolstring(L, -1, &len);
             FUZZ_CHECK(s && len == 40 && memcmp(s, hex, 40) == 0);
             lua_pushlstring(L, hex, 40);
-            if (fuzz_lua_call(L, &a, core_equal, 2, 1, budget) == LUA_OK) {
+            if (fuzz_lua_call(L, &a, codec_equal, 2, 1, budget) == LUA_OK) {
                 FUZZ_CHECK(lua_isboolean(L, -1) && lua_toboolean(L, -1));
                 lua_pop(L, 1);
             }
         }
         lua_pushlstring(L, (const char *)msg, msg_len);
         lua_pushlstring(L, (const char *)data, size);
-        if (fuzz_lua_call(L, &a, core_equal, 2, 1, budget) == LUA_OK) {
+        if (fuzz_lua_call(L, &a, codec_equal, 2, 1, budget) == LUA_OK) {
             FUZZ_CHECK(lua_isboolean(L, -1) && !lua_toboolean(L, -1)); /* msg is shorter */
             lua_pop(L, 1);
         }

@@ -3,7 +3,7 @@
 -- Basic auth, failures of the token endpoint, and no secret anywhere.
 local helper = require "support.client_helper"
 local sinchnumbers = require "sinchnumbers"
-local core = require "sinchnumbers.core"
+local codec = require "sinchnumbers.codec"
 local socket = require "socket"
 
 local EXPIRED = 'Bearer realm="sinch", error="invalid_token", error_description="expired"'
@@ -17,7 +17,7 @@ end
 
 local function assert_no_secret(text, token)
   assert.is_nil(text:find(helper.KEY_SECRET, 1, true))
-  assert.is_nil(text:find(core.base64(helper.KEY_ID .. ":" .. helper.KEY_SECRET), 1, true))
+  assert.is_nil(text:find(codec.base64(helper.KEY_ID .. ":" .. helper.KEY_SECRET), 1, true))
   if token then assert.is_nil(text:find(token, 1, true)) end
 end
 
@@ -169,7 +169,7 @@ describe("authentication", function()
       assert.equal(0, #helper.api_requests(server))
       local text = error_text(err)
       assert.is_nil(text:find("wrong-secret", 1, true))
-      assert.is_nil(text:find(core.base64(helper.KEY_ID .. ":wrong-secret"), 1, true))
+      assert.is_nil(text:find(codec.base64(helper.KEY_ID .. ":wrong-secret"), 1, true))
     end)
 
     it("tries the token endpoint again when it is unavailable", function()

@@ -178,7 +178,7 @@ describe("a hostile server", function()
       local _, err = client_of(server, { max_retries = 0 }):list_available_regions()
       assert.equal(502, err.status)
       assert.matches("GET /v1/projects/test%-project/availableRegions", err.message)
-      local basic = require("sinchnumbers.core").base64("hostile-spec-key-id:" .. KEY_SECRET)
+      local basic = require("sinchnumbers.codec").base64("hostile-spec-key-id:" .. KEY_SECRET)
       assert_no_credentials(tostring(err), { basic, KEY_SECRET })
     end)
 

@@ -7,7 +7,7 @@
 -- Also: the on_request hook itself.
 local helper = require "support.client_helper"
 local sinchnumbers = require "sinchnumbers"
-local core = require "sinchnumbers.core"
+local codec = require "sinchnumbers.codec"
 local shell = require "support.shell"
 local files = require "support.files"
 
@@ -212,7 +212,7 @@ describe("secrets", function()
   -- tokens, which the fake's log masks, are found by their shape.
   local FORBIDDEN = {
     KEY_SECRET, WRONG_SECRET, tostring(HMAC_NUMBER),
-    core.base64(KEY_ID .. ":" .. KEY_SECRET), core.base64(KEY_ID .. ":" .. WRONG_SECRET),
+    codec.base64(KEY_ID .. ":" .. KEY_SECRET), codec.base64(KEY_ID .. ":" .. WRONG_SECRET),
   }
 
   local function assert_no_secret_in(text)

@@ -141,7 +141,7 @@ describe("timeouts", function()
       local none, err = sinchnumbers.new { project_id = "p", key_id = "k", key_secret = "s", deadline = 0 }
       assert.is_nil(none)
       assert.equal("deadline", err.field)
-      assert.matches("deadline must be a number of seconds above 0 %(got 0%)", err.message)
+      assert.matches("deadline must be a number of seconds above 0 and at most 86400 %(got 0%)", err.message)
       assert(sinchnumbers.new { project_id = "p", key_id = "k", key_secret = "s", deadline = 0.25 })
     end)
   end)

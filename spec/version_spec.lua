@@ -1,9 +1,9 @@
--- The version has one home, `_VERSION` in lua/sinchnumbers/init.lua; the C
--- core, the User-Agent sent on the wire, the changelog and the rockspecs of the
--- library and of the fake (make dist writes the release ones from it) must say the same.
+-- The version has one home, lua/sinchnumbers/version.lua: `_VERSION`, the
+-- User-Agent sent on the wire (transport/contract.lua), the changelog and the
+-- rockspecs of the library and of the fake (make dist writes the release ones
+-- from it) must say the same, and no other file may hold it.
 local helper = require "support.client_helper"
 local sinchnumbers = require "sinchnumbers"
-local core = require "sinchnumbers.core"
 local read = require("support.files").read
 
 describe("the version", function()
@@ -13,8 +13,17 @@ describe("the version", function()
     assert.matches("^%d+%.%d+%.%d+$", version)
   end)
 
-  it("is the C core's version", function()
-    assert.equal(version, core.version)
+  it("is written in lua/sinchnumbers/version.lua alone: not in the C modules, the transports or init.lua", function()
+    assert.equal(version, require "sinchnumbers.version")
+    local listing = io.popen("ls csrc/*.c csrc/*.h lua/sinchnumbers/*.lua lua/sinchnumbers/transport/*.lua")
+    local holders = {}
+    for path in listing:lines() do
+      if path ~= "lua/sinchnumbers/version.lua" and read(path):find('"' .. version .. '"', 1, true) then
+        holders[#holders + 1] = path
+      end
+    end
+    listing:close()
+    assert.equal("", table.concat(holders, ", "))
   end)
 
   it("is in the User-Agent the client sends", function()

@@ -56,11 +56,11 @@ local function behaves_as_a_webhook_receiver(server, url, output)
   local body = delivery.payload
   assert.equal(401, (post(url, body, { ["X-Sinch-Signature"] = string.rep("0", 40) })))
   assert.equal(401, (post(url, body)))
-  local core = require "sinchnumbers.core"
-  local good = core.hmac_sha1_hex(HMAC_SECRET, body)
+  local codec = require "sinchnumbers.codec"
+  local good = codec.hmac_sha1_hex(HMAC_SECRET, body)
   assert.equal(200, (post(url, body, { ["X-Sinch-Signature"] = good })))
   assert.equal(401, (post(url, body .. " ", { ["X-Sinch-Signature"] = good })))
-  assert.equal(400, (post(url, "[1]", { ["X-Sinch-Signature"] = core.hmac_sha1_hex(HMAC_SECRET, "[1]") })))
+  assert.equal(400, (post(url, "[1]", { ["X-Sinch-Signature"] = codec.hmac_sha1_hex(HMAC_SECRET, "[1]") })))
 end
 
 describe("examples/webhook_server.lua", function()
@@ -69,7 +69,7 @@ describe("examples/webhook_server.lua", function()
 
   setup(function()
     output_path = os.tmpname()
-    -- The example runs under the same Lua, with this tree's modules and core.
+    -- The example runs under the same Lua, with this tree's modules and C modules.
     local command = ("SINCH_HMAC_SECRET=%s LUA_PATH=%s LUA_CPATH=%s %s examples/webhook_server.lua 0"
       .. " </dev/null >%s 2>&1 & echo $!"):format(shell_quote(HMAC_SECRET),
       shell_quote("lua/?.lua;lua/?/init.lua;" .. package.path), shell_quote(package.cpath),

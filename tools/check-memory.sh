@@ -1,11 +1,11 @@
 #!/bin/sh
-# Runs the specs that drive the C core under valgrind and under AddressSanitizer
+# Runs the specs that drive the C modules under valgrind and under AddressSanitizer
 # (with LeakSanitizer and UBSan). Any invalid access or leak in our code fails.
 #
-#   MEMORY_SPECS  the spec files to run (default: every spec that loads the core)
+#   MEMORY_SPECS  the spec files to run (default: every spec that loads the C modules)
 set -u
 
-specs=${MEMORY_SPECS:-"spec/transport_spec.lua $(ls spec/client_*_spec.lua 2>/dev/null | tr '\n' ' ')"}
+specs=${MEMORY_SPECS:-"spec/transport_contract_spec.lua spec/codec_spec.lua $(ls spec/client_*_spec.lua 2>/dev/null | tr '\n' ' ')"}
 busted=$(command -v busted)
 # --ignore-lua: .busted names lua5.4 for a plain `busted`, and busted would run
 # itself again under it, in a child that valgrind does not follow.

@@ -90,7 +90,7 @@ for pair in $LUAS; do
     try library "$tree" "$version" "$interpreter" "luarocks make $library_rockspec" &&
     luarocks_into "$tree" "$version" "luarocks make" make "$fake_rockspec" &&
     try fake "$tree" "$version" "$interpreter" "luarocks make $fake_rockspec"
-  # luarocks make leaves the core it built in ./sinchnumbers/, which ./?.so finds.
+  # luarocks make leaves the C modules it built in ./sinchnumbers/, which ./?.so finds.
   rm -rf sinchnumbers csrc/*.o
 done
 

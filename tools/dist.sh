@@ -1,5 +1,5 @@
 #!/bin/sh
-# make dist: the release of the version in lua/sinchnumbers/init.lua (_VERSION),
+# make dist: the release of the version in lua/sinchnumbers/version.lua,
 # in build/dist/:
 #   sinchnumbers-V.tar.gz             the tracked files as they are in the working tree,
 #                                     reproducible (sorted, owner 0, the last commit's time)
@@ -13,8 +13,8 @@
 # commit, and there is no public URL for the tarball to point at yet.
 set -eu
 
-version=$(sed -n 's/^ *_VERSION = "\([^"]*\)".*/\1/p' lua/sinchnumbers/init.lua)
-[ -n "$version" ] || { echo "dist: no _VERSION in lua/sinchnumbers/init.lua" >&2; exit 1; }
+version=$(sed -n 's/^return "\([^"]*\)"$/\1/p' lua/sinchnumbers/version.lua)
+[ -n "$version" ] || { echo "dist: no version in lua/sinchnumbers/version.lua" >&2; exit 1; }
 name=sinchnumbers-$version
 out=build/dist
 

@@ -35,7 +35,7 @@ for version in $LUAS; do
 done
 
 echo "== plain busted, as a contributor types it"
-# No flags: .busted must pick Lua 5.4 and the core `make` built, whatever `lua` is.
+# No flags: .busted must pick Lua 5.4 and the C modules `make` built, whatever `lua` is.
 if busted spec/webhooks_spec.lua > "$logs/plain-busted.log" 2>&1; then
   grep -E '^[0-9]+ success' "$logs/plain-busted.log"
   count 1 0

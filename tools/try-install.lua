@@ -19,7 +19,8 @@ end
 
 local sinchnumbers = require "sinchnumbers"
 assert_loads_from_tree("sinchnumbers")
-assert_loads_from_tree("sinchnumbers.core")
+assert_loads_from_tree("sinchnumbers.codec")
+assert_loads_from_tree("sinchnumbers.transport.libcurl")
 
 local server
 if step == "library" then

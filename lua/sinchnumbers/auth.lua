@@ -14,7 +14,7 @@
 -- Without a token_cache, the client's own cache locks the same way, so the
 -- light threads of one client make one token request between them.
 
-local core = require "sinchnumbers.core"
+local codec = require "sinchnumbers.codec"
 local errors = require "sinchnumbers.errors"
 
 local find = string.find
@@ -92,7 +92,7 @@ end
 --     used has expired (it is then dropped from the cache so the next
 --     headers() fetches a new one)
 function auth.new(options)
-  local basic = "Basic " .. core.base64(options.key_id .. ":" .. options.key_secret)
+  local basic = "Basic " .. codec.base64(options.key_id .. ":" .. options.key_secret)
 
   if options.mode == "basic" then
     local plain = request_headers(basic)
@@ -117,7 +117,7 @@ function auth.new(options)
   -- Names the token without revealing the secret, so a cache shared between
   -- processes (or nginx workers) keeps tokens of different keys apart.
   local cache_key = "sinchnumbers:token:"
-    .. core.hmac_sha1_hex(options.key_secret, auth_url .. "\n" .. options.key_id)
+    .. codec.hmac_sha1_hex(options.key_secret, auth_url .. "\n" .. options.key_id)
   -- The token request brings its own credentials, and whatever goes wrong
   -- with it is an authentication problem to the caller.
   local token_request = {

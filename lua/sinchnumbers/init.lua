@@ -22,29 +22,28 @@ local json = require "sinchnumbers.json"
 local pager = require "sinchnumbers.pager"
 local pipeline = require "sinchnumbers.pipeline"
 local request = require "sinchnumbers.request"
+local contract = require "sinchnumbers.transport.contract"
 local validate = require "sinchnumbers.validate"
 local webhooks = require "sinchnumbers.webhooks"
 
 local sinchnumbers = {
-  _VERSION = "0.1.0",
+  _VERSION = require "sinchnumbers.version",
   null = json.null,
   verify_signature = webhooks.verify_signature,
   verify_request = webhooks.verify_request,
   parse_event = webhooks.parse_event,
 }
 
-local USER_AGENT = "sinchnumbers-lua/" .. sinchnumbers._VERSION .. " (" .. _VERSION .. ")"
-
+-- The transport's options (timeout, connect_timeout, max_body_size) take
+-- their defaults and checks from the transport contract.
 local DEFAULTS = {
   auth = "oauth2",
   base_url = "https://numbers.api.sinch.com",
   auth_url = "https://auth.sinch.com/oauth2/token",
-  timeout = 30,
-  connect_timeout = 10,
+  timeout = contract.DEFAULTS.timeout,
+  connect_timeout = contract.DEFAULTS.connect_timeout,
   max_retries = 2,
-  -- The largest answer body read; a larger one is a too_large error. Sinch's
-  -- answers are kilobytes: this guards memory against a broken or hostile peer.
-  max_body_size = 8 * 1024 * 1024,
+  max_body_size = contract.DEFAULTS.max_body_size,
 }
 
 local has_methods = validate.has_methods
@@ -58,10 +57,6 @@ end
 
 local function url_option(name)
   return { name = name, type = "string", pattern = "^https?://[^%s]+$", expect = "an http:// or https:// URL" }
-end
-
-local function seconds_option(name)
-  return { name = name, type = "number", min = 0.001, max = 86400, expect = "a number of seconds above 0" }
 end
 
 -- The project id is one path segment of every URL: "." or ".." would climb
@@ -81,13 +76,12 @@ local OPTIONS = validate.compile {
     { name = "auth", type = "string", enum = { "oauth2", "basic" } },
     url_option("base_url"),
     url_option("auth_url"),
-    seconds_option("timeout"),
-    seconds_option("connect_timeout"),
+    contract.FIELD.timeout,
+    contract.FIELD.connect_timeout,
     -- Seconds for a whole call: token, tries, waits and confirmation.
-    seconds_option("deadline"),
+    contract.seconds_field("deadline"),
     { name = "max_retries", type = "integer", min = 0, max = 10 },
-    { name = "max_body_size", type = "integer", min = 1, max = 1024 * 1024 * 1024,
-      expect = "a number of bytes from 1 to 1 GiB" },
+    contract.FIELD.max_body_size,
     {
       name = "transport",
       check = function(value)
@@ -121,17 +115,16 @@ local function transport_kind(choice)
   return cosockets_usable() and "ngx" or "curl"
 end
 
+-- The transport `kind` names, made with the client's options; or the
+-- caller's own transport. Returns nil, err when it cannot be made.
 local function make_transport(kind, options)
-  local settings = {
+  if kind ~= "curl" and kind ~= "ngx" then return kind end
+  return require("sinchnumbers.transport." .. kind).new {
     timeout = options.timeout, connect_timeout = options.connect_timeout, max_body_size = options.max_body_size,
     -- The pipeline reads answer headers only on failures (Retry-After,
     -- WWW-Authenticate): a 2xx gets an empty table, not a parsed one.
     success_headers = false,
-    user_agent = USER_AGENT,
   }
-  if kind == "curl" then return require("sinchnumbers.core").transport(settings) end
-  if kind == "ngx" then return require("sinchnumbers.transport.ngx").new(settings) end
-  return kind
 end
 
 -- How to wait between retries without busy-waiting: ngx.sleep yields to
@@ -268,6 +261,8 @@ function sinchnumbers.new(options)
     return nil, errors.invalid_argument('sinchnumbers.new: transport "ngx" (cosockets) works only inside nginx'
       .. ' with its Lua module (OpenResty); elsewhere use "curl", or leave transport out to pick one', "transport")
   end
+  local transport, problem = make_transport(kind, settings)
+  if not transport then return nil, problem end
   local base_url = settings.base_url:gsub("/+$", "")
   local clock = default_clock()
   local fresh_clock = precise_clock(clock)
@@ -288,7 +283,7 @@ function sinchnumbers.new(options)
     project_id = settings.project_id,
     base_url = base_url,
     _pipeline = pipeline.new {
-      transport = make_transport(kind, settings),
+      transport = transport,
       auth = credentials,
       clock = clock,
       precise_clock = fresh_clock,

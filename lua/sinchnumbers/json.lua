@@ -5,7 +5,7 @@
 -- as `sinchnumbers.null`); encoding it gives null again.
 
 local cjson_safe = require "cjson.safe"
-local core = require "sinchnumbers.core"
+local codec = require "sinchnumbers.codec"
 
 local instance = cjson_safe.new()
 
@@ -33,12 +33,12 @@ local INTEGER_FIELDS = {
 -- Returns the value, or nil and cjson's message.
 local decode = instance.decode
 -- Debian's lua-cjson 2.1.0 makes every number a float on 5.3 and 5.4
--- (totalSize 1250.0, err.code 429.0): there the C core turns the integral
+-- (totalSize 1250.0, err.code 429.0): there the C codec turns the integral
 -- ones at INTEGER_FIELDS back into integers. Only there, and only at those
 -- paths: a walk over every value would slow down decoding every page (see
 -- bench/RESULTS.md). Builds that keep integers need no second pass.
 if math.type and math.type(decode("[1]")[1]) == "float" then
-  local integers, raw_decode = core.integers, decode
+  local integers, raw_decode = codec.integers, decode
   decode = function(text)
     local value, problem = raw_decode(text)
     if value == nil then return nil, problem end

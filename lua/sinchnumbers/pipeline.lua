@@ -10,6 +10,7 @@
 -- auth object, and a request that brings its own (the token request that
 -- auth.lua describes, see Pipeline:send).
 
+local contract = require "sinchnumbers.transport.contract"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
 local request = require "sinchnumbers.request"
@@ -36,10 +37,9 @@ local RETRY_AFTER_CEILING = 30
 
 local NO_HEADERS = {}
 
--- libcurl builds a request head in a buffer of 1 MiB and calls a longer one
--- "Out of memory" once it has tried; servers refuse far shorter ones. A URL
--- longer than this is refused before it goes to any transport.
-local MAX_URL_BYTES = 64 * 1024
+-- A URL longer than the contract's limit is refused before it goes to any
+-- transport (a caller's own one included), with the endpoint's name.
+local MAX_URL_BYTES = contract.MAX_URL_BYTES
 
 -- A try needs at least this long (a transport's timeout is whole milliseconds).
 local SHORTEST_TRY = 0.001

@@ -4,12 +4,12 @@
 -- the caller's input is checked against the endpoint's schemas before
 -- anything is built.
 
-local core = require "sinchnumbers.core"
+local codec = require "sinchnumbers.codec"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
 local validate = require "sinchnumbers.validate"
 
-local url_encode = core.url_encode
+local url_encode = codec.url_encode
 local null = json.null
 local format, concat = string.format, table.concat
 
@@ -20,7 +20,7 @@ local request = {}
 -- words for what it allows when that call gives nil.
 local PATH_PLACEHOLDERS = {
   phone_number = {
-    encode = core.e164_path,
+    encode = codec.e164_path,
     expect = 'in E.164 format: "+" then 2 to 15 digits, the first of them 1-9, e.g. "+12065550100"',
   },
 }

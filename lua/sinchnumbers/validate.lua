@@ -234,7 +234,7 @@ function validate.raw_copy(value, label)
   return copy
 end
 
--- Does `value` (a table or a userdata such as core.transport) have these
+-- Does `value` (a table or a userdata such as a libcurl transport) have these
 -- methods? Looking them up may run the caller's __index, so it may not raise.
 function validate.has_methods(value, names)
   local kind = type(value)

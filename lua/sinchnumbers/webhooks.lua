@@ -5,7 +5,7 @@
 -- digest as lowercase hex. Check it against the body exactly as received,
 -- before any JSON decoding.
 -- @module sinchnumbers.webhooks
-local core = require "sinchnumbers.core"
+local codec = require "sinchnumbers.codec"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
 local time = require "sinchnumbers.time"
@@ -49,8 +49,8 @@ function webhooks.verify_signature(raw_body, signature, hmac_secret)
       .. #signature .. " bytes; a signature is 40 hex digits)")
   end
   local given = signature:match("^%s*(.-)%s*$"):lower()
-  local expected = core.hmac_sha1_hex(hmac_secret, raw_body)
-  if not core.equal(given, expected) then
+  local expected = codec.hmac_sha1_hex(hmac_secret, raw_body)
+  if not codec.equal(given, expected) then
     return false, errors.new("auth", "X-Sinch-Signature does not match the body and the hmacSecret")
   end
   return true

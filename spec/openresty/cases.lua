@@ -36,10 +36,11 @@ end
 --- POST /transport { options = {...}, calls = { { method, url, headers, body, opts, pause }, ... } }
 -- Runs the calls in a row on one cosocket transport (`body_size` instead of
 -- `body` sends that many bytes; `pause` sleeps after a call), then closes it
--- twice and tries it once more.
+-- twice and tries it once more: spec/support/transport_cases.lua says what
+-- should happen.
 function cases.transport()
   local plan = read_plan()
-  local transport = require("sinchnumbers.transport.ngx").new(plan.options)
+  local transport = assert(require("sinchnumbers.transport.ngx").new(plan.options))
   local results = {}
   for i, call in ipairs(plan.calls) do
     local started = now()
@@ -52,18 +53,18 @@ function cases.transport()
   reply{
     calls = results,
     closed = tostring(transport),
-    used_after_close = select(2, pcall(transport.request, transport, "GET", plan.calls[1].url)),
+    used_after_close = select(2, transport:request("GET", plan.calls[1].url)),
   }
 end
 
---- POST /transport/options { {options}, ... }: the error each new{} raises.
+--- POST /transport/options { {options}, ... }: what each new{} says: "accepted", or its error's message.
 function cases.transport_options()
-  local errors = {}
+  local said = {}
   for i, options in ipairs(read_plan()) do
-    local ok, err = pcall(require("sinchnumbers.transport.ngx").new, options)
-    errors[i] = ok and "accepted" or tostring(err)
+    local transport, err = require("sinchnumbers.transport.ngx").new(options)
+    said[i] = transport and "accepted" or err.message
   end
-  reply(errors)
+  reply(said)
 end
 
 --- The client ----------------------------------------------------------------
@@ -140,9 +141,9 @@ end
 -- died while fetching would (holder: a pid that is not this worker's). The
 -- key is auth.lua's: the token's key plus ":lock".
 local function leave_lock(options, seconds)
-  local core = require "sinchnumbers.core"
+  local codec = require "sinchnumbers.codec"
   local key = "sinchnumbers:token:"
-    .. core.hmac_sha1_hex(options.key_secret, options.auth_url .. "\n" .. options.key_id)
+    .. codec.hmac_sha1_hex(options.key_secret, options.auth_url .. "\n" .. options.key_id)
   assert(options.token_cache:set(key .. ":lock", 1, seconds))
 end
 
@@ -237,10 +238,18 @@ function cases.raw()
   end
 end
 
--- A header block larger than the transport accepts.
+-- One header line larger than the transport accepts.
 function cases.huge_header()
   ngx.header["X-Huge"] = string.rep("h", 300 * 1024)
   ngx.say("too much")
+end
+
+-- The header X-Many sent `count` times (GET /repeated?count=N).
+function cases.repeated()
+  local values = {}
+  for i = 1, tonumber(ngx.var.arg_count) do values[i] = "v" .. i end
+  ngx.header["X-Many"] = values
+  ngx.say("ok")
 end
 
 -- A body of `count` bytes, one every `every` seconds: each byte comes well

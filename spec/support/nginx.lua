@@ -1,6 +1,7 @@
 -- Runs a real nginx with the Lua module for the specs: a temporary prefix,
 -- loopback only, started and stopped by its process id.
 local socket = require "socket"
+local cjson = require "cjson"
 local addresses = require "support.addresses"
 local shell = require "support.shell"
 
@@ -130,6 +131,32 @@ function nginx.start(options)
 
   function handle.error_log()
     return read_file(prefix .. "/error.log") or ""
+  end
+
+  --- Sends one HTTP/1.0 request to this nginx; returns the open connection.
+  function handle.send(method, path, body)
+    local connection = assert(socket.connect("127.0.0.1", handle.port))
+    connection:settimeout(30)
+    assert(connection:send(("%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n%s")
+      :format(method, path, #(body or ""), body or "")))
+    return connection
+  end
+
+  --- Reads the answer to `send` (until nginx closes); returns its JSON
+  -- decoded, and as text. Raises with nginx's error log unless it is a 200.
+  function handle.answer(connection, path)
+    local response = assert(connection:receive("*a"))
+    connection:close()
+    local status, answer = response:match("^HTTP/1%.%d (%d+).-\r\n\r\n(.*)$")
+    if status ~= "200" then
+      error(("%s answered %s:\n%s\n%s"):format(path, tostring(status), answer, handle.error_log()), 3)
+    end
+    return cjson.decode(answer), answer
+  end
+
+  --- Posts a plan as JSON to a handler (spec/openresty/cases.lua) and returns its decoded answer.
+  function handle.drive(path, plan)
+    return handle.answer(handle.send("POST", path, cjson.encode(plan)), path)
   end
 
   function handle.stop()

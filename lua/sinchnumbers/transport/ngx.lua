@@ -2,7 +2,8 @@
 -- while a request waits for Sinch, the worker serves its other requests,
 -- where the libcurl transport would stop the whole worker.
 --
--- The same interface as the C transport (`sinchnumbers.core.transport`).
+-- It keeps the rules of `sinchnumbers.transport.contract`, as the libcurl
+-- transport (`sinchnumbers.transport.curl`) does.
 -- lua-resty-http is the model: connections go back to nginx's keepalive pool
 -- (one per scheme, host and port) when a response was read to its end, TLS
 -- certificates are verified against `lua_ssl_trusted_certificate`, and connect,
@@ -13,30 +14,40 @@
 -- them; see doc/openresty.md.
 -- @module sinchnumbers.transport.ngx
 -- @usage
--- local t = require("sinchnumbers.transport.ngx").new{ timeout = 30, pool_size = 30 }
+-- local t = assert(require("sinchnumbers.transport.ngx").new{ timeout = 30, pool_size = 30 })
 -- local client = sinchnumbers.new{ project_id = ..., key_id = ..., key_secret = ..., transport = t }
 -- -- t:request(method, url, headers, body, opts) -> status, headers, body
 -- --                                              | nil, { kind, message, sent }
 
+local contract = require "sinchnumbers.transport.contract"
+local errors = require "sinchnumbers.errors"
+
 local find, sub, lower, byte = string.find, string.sub, string.lower, string.byte
 local concat = table.concat
-local floor, min = math.floor, math.min
+local min = math.min
 local tonumber, type, pairs, setmetatable = tonumber, type, pairs, setmetatable
 
 local _M = {}
 
-local DEFAULTS = {
-  timeout = 30,
-  connect_timeout = 10,
-  max_body_size = 8 * 1024 * 1024,
+-- This transport's own options, beside the contract's.
+local OWN_DEFAULTS = {
   pool_size = 30,          -- nginx's own default (lua_socket_pool_size)
   -- Below the idle timeouts of common load balancers (60 s on AWS, 75 s in
   -- nginx), so that we close an idle connection before the server does.
   keepalive_timeout = 30,
+  ssl_verify = true,
 }
-local USER_AGENT = "sinchnumbers-lua (cosocket)"
+local OPTIONS = contract.options {
+  contract.seconds_field("send_timeout"),
+  contract.seconds_field("read_timeout"),
+  contract.seconds_field("keepalive_timeout"),
+  { name = "pool_size", type = "integer", min = 1, max = 1e6, expect = "a whole number above 0" },
+  { name = "ssl_verify", type = "boolean" },
+  { name = "ca_file", check = function() return false end,
+    expect = "left out: a cosocket trusts lua_ssl_trusted_certificate in nginx.conf" },
+}
 -- The status line and headers of one response may not exceed this.
-local MAX_HEADER_BYTES = 256 * 1024
+local MAX_HEADER_BYTES = contract.MAX_HEADER_BYTES
 -- The most bytes asked of the socket at once.
 local READ_SIZE = 65536
 
@@ -47,9 +58,7 @@ local COSOCKET_PHASES = {
   ssl_client_hello = true, preread = true,
 }
 
--- The transport frames the request itself; a caller's framing headers would
--- contradict it.
-local FRAMING_HEADERS = { ["content-length"] = true, ["transfer-encoding"] = true, ["connection"] = true }
+local FRAMING_HEADERS = contract.FRAMING_HEADERS
 
 -- Methods that may be sent again on a fresh connection when a pooled one
 -- turns out to be dead: they change nothing on the server.
@@ -82,19 +91,10 @@ local function failure(kind, message, sent)
   return { kind = kind, message = message, sent = sent }
 end
 
-local function seconds_option(options, name, fallback)
-  local value = options[name]
-  if value == nil then return fallback end
-  if type(value) ~= "number" or value ~= value or value <= 0 or value > 86400 then
-    error(name .. " must be a number of seconds above 0 and at most 86400", 3)
-  end
-  return value
-end
-
---- Makes a transport. Options (all optional): timeout, connect_timeout,
--- send_timeout, read_timeout, keepalive_timeout (seconds, fractions allowed),
--- max_body_size (bytes), pool_size (connections kept per host), ssl_verify
--- (default true), user_agent. Raises on a bad option, as the C transport does.
+--- Makes a transport. Options (all optional): the contract's (timeout,
+-- connect_timeout, max_body_size, success_headers, user_agent) and
+-- send_timeout, read_timeout, keepalive_timeout (seconds, fractions
+-- allowed), pool_size (connections kept per host), ssl_verify (default true).
 -- @tparam[opt] table options
 -- @tparam[opt=30] number options.timeout seconds for the whole request (connect, send, every read)
 -- @tparam[opt=10] number options.connect_timeout seconds to connect, TLS handshake included
@@ -104,42 +104,23 @@ end
 -- @tparam[opt=8388608] int options.max_body_size bytes; a larger answer is a `too_large` error
 -- @tparam[opt=30] int options.pool_size idle connections kept per scheme, host and port, per worker
 -- @tparam[opt=true] boolean options.ssl_verify verify the server's certificate
--- @tparam[opt="sinchnumbers-lua (cosocket)"] string options.user_agent
--- @treturn Transport
--- @raise on a bad option, on `ca_file` (use `lua_ssl_trusted_certificate`), and outside nginx
+-- @tparam[opt=true] boolean options.success_headers false: a 2xx answer gets an empty header table
+-- @tparam[opt] string options.user_agent default `contract.USER_AGENT`
+-- @treturn[1] Transport
+-- @treturn[2] nil
+-- @treturn[2] table an `invalid_argument` error: a bad option, `ca_file` (use
+-- `lua_ssl_trusted_certificate`), or outside nginx
 function _M.new(options)
-  options = options or {}
-  if type(options) ~= "table" then error("options must be a table", 2) end
   if not _M.inside_nginx() then
-    error("the cosocket transport runs only inside nginx with the Lua module (OpenResty)", 2)
+    return nil, errors.invalid_argument("the cosocket transport runs only inside nginx with the Lua module (OpenResty)")
   end
-  if options.ca_file ~= nil then
-    error("ca_file cannot be set for a cosocket: use lua_ssl_trusted_certificate in nginx.conf", 2)
-  end
-  local timeout = seconds_option(options, "timeout", DEFAULTS.timeout)
-  local max_body_size = options.max_body_size or DEFAULTS.max_body_size
-  if type(max_body_size) ~= "number" or max_body_size < 1 or max_body_size > 1024 ^ 3 then
-    error("max_body_size must be a number of bytes from 1 to 1 GiB", 2)
-  end
-  local pool_size = options.pool_size or DEFAULTS.pool_size
-  if type(pool_size) ~= "number" or pool_size < 1 or pool_size ~= floor(pool_size) then
-    error("pool_size must be a whole number above 0", 2)
-  end
-  local user_agent = options.user_agent or USER_AGENT
-  if type(user_agent) ~= "string" then error("user_agent must be a string", 2) end
-  return setmetatable({
-    timeout = timeout,
-    connect_timeout = seconds_option(options, "connect_timeout", DEFAULTS.connect_timeout),
-    -- Without their own values, sending and reading are bounded by the whole-request timeout only.
-    send_timeout = seconds_option(options, "send_timeout", timeout),
-    read_timeout = seconds_option(options, "read_timeout", timeout),
-    keepalive_timeout = seconds_option(options, "keepalive_timeout", DEFAULTS.keepalive_timeout),
-    max_body_size = max_body_size,
-    pool_size = pool_size,
-    ssl_verify = options.ssl_verify ~= false,
-    user_agent = user_agent,
-    closed = false,
-  }, Transport)
+  local settings, err = contract.settings("sinchnumbers.transport.ngx.new", OPTIONS, options, OWN_DEFAULTS)
+  if not settings then return nil, err end
+  -- Without their own values, sending and reading are bounded by the whole-request timeout only.
+  settings.send_timeout = settings.send_timeout or settings.timeout
+  settings.read_timeout = settings.read_timeout or settings.timeout
+  settings.closed = false
+  return setmetatable(settings, Transport)
 end
 
 -- Seconds since the epoch, read fresh: ngx.now() alone is the time the
@@ -172,24 +153,12 @@ end
 
 --- The request -------------------------------------------------------------
 
-local function is_method(method)
-  return type(method) == "string" and find(method, "^%u+$") ~= nil
-end
-
--- A header name is an RFC 9110 token; a value holds no CR, LF or NUL.
-local function bad_header(name, value)
-  return type(name) ~= "string" or type(value) ~= "string"
-    or not find(name, "^[!#$%%&'*+%-.^_`|~%w]+$") or find(value, "[%z\r\n]")
-end
-
--- The request head as an array of strings for one sock:send, or nil, message.
+-- The request head as an array of strings for one sock:send (headers
+-- checked already by contract.check_request).
 local function request_head(self, method, host_header, target, headers, body)
   local head = { method, " ", target, " HTTP/1.1\r\n" }
   local has = {}
   for name, value in pairs(headers or {}) do
-    if bad_header(name, value) then
-      return nil, "a header name or value holds a line break, a NUL or a misplaced colon, or is not a string"
-    end
     local key = lower(name)
     if not FRAMING_HEADERS[key] then
       has[key] = true
@@ -201,11 +170,8 @@ local function request_head(self, method, host_header, target, headers, body)
   end
   if not has.host then head[#head + 1] = "Host: " .. host_header .. "\r\n" end
   if not has["user-agent"] then head[#head + 1] = "User-Agent: " .. self.user_agent .. "\r\n" end
-  -- A POST without a body still says so: some servers refuse one without
-  -- a length (411 Length Required).
-  if body or method == "POST" or method == "PUT" or method == "PATCH" then
-    head[#head + 1] = "Content-Length: " .. #(body or "") .. "\r\n"
-  end
+  local length = contract.content_length(method, body)
+  if length then head[#head + 1] = "Content-Length: " .. length .. "\r\n" end
   head[#head + 1] = "\r\n"
   if body and body ~= "" then head[#head + 1] = body end
   return head
@@ -528,9 +494,12 @@ end
 
 -- The error for a failed send or read. Besides the socket's own reasons,
 -- "deadline" (the whole request ran out of time), "read_timeout",
--- "send_timeout", "too_large" (the body) and "headers_too_large".
-local function exchange_failure(self, reason, where, timeout, sock)
-  if reason == "too_large" then
+-- "send_timeout", "too_large" (the body) and "headers_too_large". `sent`:
+-- whether the send had begun.
+local function exchange_failure(self, reason, where, timeout, sock, sent)
+  if not sent then
+    return failure("timeout", ("no time left to send the request to %s within %g s"):format(where, timeout), false)
+  elseif reason == "too_large" then
     return failure("too_large", ("response larger than the limit of %d bytes"):format(self.max_body_size), true)
   elseif reason == "headers_too_large" then
     return failure("too_large", ("response headers larger than the limit of %d bytes"):format(MAX_HEADER_BYTES), true)
@@ -558,7 +527,8 @@ local function attempt(self, method, scheme, host, port, head, deadline, timeout
 
   local reason
   local wait = limit_next_operation(sock, self.send_timeout, deadline)
-  if not wait then
+  local sending = wait ~= nil
+  if not sending then
     reason = "deadline"
   else
     local sent
@@ -575,9 +545,9 @@ local function attempt(self, method, scheme, host, port, head, deadline, timeout
   end
 
   if reason then
-    local dead_pooled = sock:getreusedtimes() > 0 and reader.received == 0
+    local dead_pooled = sending and sock:getreusedtimes() > 0 and reader.received == 0
       and reason ~= "read_timeout" and reason ~= "send_timeout" and reason ~= "deadline"
-    err = exchange_failure(self, reason, where, timeouts.timeout, sock)
+    err = exchange_failure(self, reason, where, timeouts.timeout, sock, sending)
     sock:close()
     return nil, err, dead_pooled
   end
@@ -586,6 +556,7 @@ local function attempt(self, method, scheme, host, port, head, deadline, timeout
   else
     sock:close()
   end
+  if not self.success_headers and status >= 200 and status < 300 then answer_headers = {} end
   return status, answer_headers, answer_body
 end
 
@@ -610,30 +581,18 @@ end
 -- @treturn[2] nil
 -- @treturn[2] table `{ kind, message, sent }`; `kind` is `timeout`, `network`,
 -- `too_large` or `invalid_argument`
--- @raise when the transport is closed, or on a bad timeout in `opts`
+-- (also for a closed transport); see the contract
 function Transport:request(method, url, headers, body, opts)
-  if self.closed then error("attempt to use a closed transport", 2) end
-  if not is_method(method) then
-    return nil, failure("invalid_argument", "the HTTP method must be upper-case letters", false)
-  end
-  if type(url) ~= "string" or find(url, "[%z\r\n]") then
-    return nil, failure("invalid_argument", "the URL must be a string without a line break or a NUL", false)
-  end
-  if headers ~= nil and type(headers) ~= "table" then
-    return nil, failure("invalid_argument", "headers must be a table of names to values", false)
-  end
-  if body ~= nil and type(body) ~= "string" then
-    return nil, failure("invalid_argument", "the body must be a string or nil", false)
-  end
+  if self.closed then return nil, contract.refused("attempt to use a closed transport") end
+  local refused = contract.check_request(method, url, headers, body, opts, self)
+  if refused then return nil, refused end
   local scheme, host, port, target, host_header = parse_url(url)
-  if not scheme then return nil, failure("invalid_argument", host, false) end
-  local head, problem = request_head(self, method, host_header, target, headers, body)
-  if not head then return nil, failure("invalid_argument", problem, false) end
+  if not scheme then return nil, contract.refused(host) end
+  local head = request_head(self, method, host_header, target, headers, body)
 
-  -- Per-request timeouts are checked like new()'s options, and raise likewise.
   local timeouts = {
-    timeout = seconds_option(opts or {}, "timeout", self.timeout),
-    connect_timeout = seconds_option(opts or {}, "connect_timeout", self.connect_timeout),
+    timeout = opts and opts.timeout or self.timeout,
+    connect_timeout = opts and opts.connect_timeout or self.connect_timeout,
   }
   local deadline = now() + timeouts.timeout
   while true do

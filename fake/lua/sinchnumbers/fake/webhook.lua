@@ -19,15 +19,15 @@ local function shell_quote(text)
   return "'" .. text:gsub("'", "'\\''") .. "'"
 end
 
--- The C core does HMAC-SHA1 when it is built. Without it: plain Lua 5.1 has no
+-- The C codec (sinchnumbers.codec) does HMAC-SHA1 when it is built. Without it: plain Lua 5.1 has no
 -- bit operations, so SHA-1 in Lua would be slow emulation; the openssl command,
 -- present wherever this project builds, does it instead. The body goes through a
 -- temporary file so any bytes and any size are signed exactly.
-local has_core, core = pcall(require, "sinchnumbers.core")
+local has_codec, codec = pcall(require, "sinchnumbers.codec")
 
 function webhook.hmac_sha1_hex(key, data)
-  if has_core and type(core) == "table" and core.hmac_sha1_hex then
-    return core.hmac_sha1_hex(key, data)
+  if has_codec and type(codec) == "table" and codec.hmac_sha1_hex then
+    return codec.hmac_sha1_hex(key, data)
   end
   local path = os.tmpname()
   local file = assert(io.open(path, "wb"))

@@ -1,19 +1,18 @@
 /*
- * sinchnumbers.core: the C half of the client. HTTP lives in transport.c;
- * this file holds the module table and the byte-level helpers the Lua
- * layer calls on every request (percent-encoding, base64) or on every
- * webhook (HMAC-SHA1, constant-time comparison).
+ * sinchnumbers.codec: the byte-level helpers every layer calls, on every
+ * request (percent-encoding, base64), on every answer (integers) or on every
+ * webhook (HMAC-SHA1, constant-time comparison). It links libcrypto only:
+ * HTTP over libcurl is a module of its own (transport.c), which OpenResty
+ * never loads when it uses cosockets.
  */
 #include "compat.h"
 #include "codec.h"
-#include "transport.h"
 
-#include <curl/curl.h>
 #include <math.h>
 #include <string.h>
 
-/* core.url_encode(s) -> s with every byte but A-Z a-z 0-9 - . _ ~ as %XX */
-static int core_url_encode(lua_State *L)
+/* codec.url_encode(s) -> s with every byte but A-Z a-z 0-9 - . _ ~ as %XX */
+static int codec_url_encode(lua_State *L)
 {
     size_t len;
     const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
@@ -34,11 +33,11 @@ static int core_url_encode(lua_State *L)
 }
 
 /*
- * core.e164_path(s) -> "%2B" .. digits when s is an E.164 number ("+", 2 to
+ * codec.e164_path(s) -> "%2B" .. digits when s is an E.164 number ("+", 2 to
  * 15 digits, the first 1-9), else nil: validate.phone_number's check and
  * url_encode of a {phone_number} path segment in one pass.
  */
-static int core_e164_path(lua_State *L)
+static int codec_e164_path(lua_State *L)
 {
     size_t len, i;
     const char *s;
@@ -65,8 +64,8 @@ static int core_e164_path(lua_State *L)
     return 1;
 }
 
-/* core.base64(s) -> standard base64 with padding */
-static int core_base64(lua_State *L)
+/* codec.base64(s) -> standard base64 with padding */
+static int codec_base64(lua_State *L)
 {
     size_t len;
     const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
@@ -76,8 +75,8 @@ static int core_base64(lua_State *L)
     return 1;
 }
 
-/* core.hmac_sha1_hex(key, data) -> 40 lowercase hex digits */
-static int core_hmac_sha1_hex(lua_State *L)
+/* codec.hmac_sha1_hex(key, data) -> 40 lowercase hex digits */
+static int codec_hmac_sha1_hex(lua_State *L)
 {
     size_t key_len, data_len;
     const char *key = luaL_checklstring(L, 1, &key_len);
@@ -90,8 +89,8 @@ static int core_hmac_sha1_hex(lua_State *L)
     return 1;
 }
 
-/* core.equal(a, b) -> whether a and b hold the same bytes, in constant time */
-static int core_equal(lua_State *L)
+/* codec.equal(a, b) -> whether a and b hold the same bytes, in constant time */
+static int codec_equal(lua_State *L)
 {
     size_t a_len, b_len;
     const char *a = luaL_checklstring(L, 1, &a_len);
@@ -163,7 +162,7 @@ static void integers_at(lua_State *L, int index, int path, lua_Integer level)
 #endif
 
 /*
- * core.integers(value, paths) -> value with the integral floats (within
+ * codec.integers(value, paths) -> value with the integral floats (within
  * +-2^53) at those paths as integers, tables changed in place, on Lua 5.3
  * and 5.4, where lua-cjson 2.1.0 decodes every JSON number as a float.
  * `paths` is an array of paths, each an array of names (see integers_at).
@@ -171,7 +170,7 @@ static void integers_at(lua_State *L, int index, int path, lua_Integer level)
  * value as is. (Following paths costs a lookup or two per item; a walk over
  * every value of a page of 100 numbers would cost a fifth of its decoding.)
  */
-static int core_integers(lua_State *L)
+static int codec_integers(lua_State *L)
 {
     luaL_checkany(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -192,35 +191,20 @@ static int core_integers(lua_State *L)
     return 1;
 }
 
-static const luaL_Reg core_functions[] = {
-    {"transport", sn_transport_new},
-    {"url_encode", core_url_encode},
-    {"e164_path", core_e164_path},
-    {"base64", core_base64},
-    {"hmac_sha1_hex", core_hmac_sha1_hex},
-    {"equal", core_equal},
-    {"integers", core_integers},
+static const luaL_Reg codec_functions[] = {
+    {"url_encode", codec_url_encode},
+    {"e164_path", codec_e164_path},
+    {"base64", codec_base64},
+    {"hmac_sha1_hex", codec_hmac_sha1_hex},
+    {"equal", codec_equal},
+    {"integers", codec_integers},
     {NULL, NULL}
 };
 
-SN_EXPORT int luaopen_sinchnumbers_core(lua_State *L);
+SN_EXPORT int luaopen_sinchnumbers_codec(lua_State *L);
 
-int luaopen_sinchnumbers_core(lua_State *L)
+int luaopen_sinchnumbers_codec(lua_State *L)
 {
-    /* Once per process, and never cleaned up: other modules in the same
-     * process (nginx, lua-curl) may share libcurl's global state. */
-    static int curl_ready = 0;
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            return luaL_error(L, "libcurl could not be initialised");
-        curl_ready = 1;
-    }
-
-    sn_transport_register(L);
-    luaL_newlib(L, core_functions);
-    lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
-    lua_setfield(L, -2, "curl_version");
-    lua_pushliteral(L, "0.1.0");
-    lua_setfield(L, -2, "version");
+    luaL_newlib(L, codec_functions);
     return 1;
 }

@@ -1,9 +1,0 @@
--- busted's helper (.busted): the specs need the C core built for the Lua that
--- runs them; say what to type rather than list every folder searched.
-local built, err = pcall(require, "sinchnumbers.core")
-if not built then
-  local lua = rawget(_G, "jit") and "luajit" or _VERSION:match("%d+%.%d+")
-  io.stderr:write("sinchnumbers.core is not built for this Lua: run `make LUA_VERSION=", lua,
-    "` (or `make build-all`) first\n  (", tostring(err):match("^[^\n]*"), ")\n")
-  os.exit(1)
-end

@@ -1,0 +1,219 @@
+-- Every transport against the one table of contract cases
+-- (spec/support/transport_cases.lua), over real HTTP on loopback against a
+-- real nginx: libcurl in this process, cosockets inside that nginx.
+local nginx = require "support.nginx"
+local transport_cases = require "support.transport_cases"
+local contract = require "sinchnumbers.transport.contract"
+local socket = require "socket"
+
+if not nginx.available() then
+  describe("the transport contract", function()
+    pending("needs nginx and libnginx-mod-http-lua (make deps)")
+  end)
+  return
+end
+
+local function make_certificate()
+  local dir = assert(io.popen("mktemp -d /tmp/sinchnumbers-cert.XXXXXX")):read("*l")
+  assert(os.execute(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
+    .. " -addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1")
+    :format(dir, dir)))
+  return dir
+end
+
+-- A transport made in this process: runs the calls as cases.transport does inside nginx.
+local function in_process(module)
+  local new = require(module).new
+  local runner = {}
+
+  function runner.run(_, calls, options)
+    local transport = assert(new(options))
+    local results = {}
+    for i, call in ipairs(calls) do
+      local started = socket.gettime()
+      local body = call.body or (call.body_size and string.rep("x", call.body_size))
+      local status, headers, answer = transport:request(call.method, call.url, call.headers, body, call.opts)
+      results[i] = status and { status = status, headers = headers, body = answer } or { err = headers }
+      results[i].elapsed = socket.gettime() - started
+      if call.pause then socket.sleep(call.pause) end
+    end
+    transport:close()
+    transport:close()
+    local _, after_close = transport:request("GET", calls[1].url)
+    return { calls = results, closed = tostring(transport), used_after_close = after_close }
+  end
+
+  function runner.new_says(_, options)
+    local transport, err = new(options)
+    if not transport then return err.message end
+    transport:close()
+    return "accepted"
+  end
+
+  return runner
+end
+
+-- The cosocket transport, inside the test nginx.
+local function inside_nginx()
+  local runner = {}
+  function runner.run(server, calls, options, path)
+    return server.drive(path or "/transport", { options = options or {}, calls = calls })
+  end
+  function runner.new_says(server, options)
+    return server.drive("/transport/options", { options })[1]
+  end
+  return runner
+end
+
+-- One line per transport.
+local TRANSPORTS = {
+  { name = "curl", runner = in_process("sinchnumbers.transport.curl") },
+  { name = "ngx", runner = inside_nginx() },
+}
+
+local server, certs
+
+setup(function()
+  certs = make_certificate()
+  server = nginx.start{ http = transport_cases.SERVER:gsub("%${certs}", certs) }
+  server.cert = certs .. "/cert.pem"
+end)
+
+teardown(function()
+  if server then server.stop() end
+  if certs then os.execute("rm -rf " .. certs) end
+end)
+
+local function resolve(url, context)
+  if type(url) == "function" then return url(context) end
+  if type(url) == "table" then return server.url(url[1], url[2], url[3]) end
+  return server.url(url)
+end
+
+local function resolved(calls, context)
+  local copies = {}
+  for i, call in ipairs(calls) do
+    local copy = {}
+    for name, value in pairs(call) do copy[name] = value end
+    copy.url = resolve(call.url, context)
+    copies[i] = copy
+  end
+  return copies
+end
+
+for _, transport in ipairs(TRANSPORTS) do
+  describe("the " .. transport.name .. " transport", function()
+    for _, case in ipairs(transport_cases.list) do
+      if case.only == nil or case.only == transport.name then
+        it(case.name, function()
+          local context = case.prepare and case.prepare() or {}
+          context.port, context.cert = server.port, server.cert
+          function context.run_again(calls, options)
+            return transport.runner.run(server, resolved(calls, context), options, case.path).calls
+          end
+          local options = case.options
+          if type(options) == "function" then options = options(context) end
+          local ok, answer = pcall(transport.runner.run, server, resolved(case.calls, context), options, case.path)
+          if case.finish then case.finish(context) end
+          assert(ok, answer)
+          case.check(answer.calls, context, answer)
+        end)
+      end
+    end
+
+    it("refuses the options the contract refuses, with nil, err, and takes the others", function()
+      for _, group in ipairs { transport_cases.options.all, transport_cases.options[transport.name] } do
+        for _, options in ipairs(group.refused) do
+          assert.are_not.equal("accepted", transport.runner.new_says(server, options))
+        end
+        for _, options in ipairs(group.taken) do
+          assert.equals("accepted", transport.runner.new_says(server, options))
+        end
+      end
+    end)
+  end)
+end
+
+-- What only a transport in this process can show.
+describe("the curl transport, in this process", function()
+  local curl = require "sinchnumbers.transport.curl"
+
+  it("names libcurl in tostring, and says the option and what is allowed", function()
+    local transport = assert(curl.new())
+    assert.matches("libcurl", tostring(transport))
+    transport:close()
+    local none, err = curl.new{ timeout = 0 }
+    assert.is_nil(none)
+    assert.equals("invalid_argument", err.kind)
+    assert.equals("timeout", err.field)
+    assert.matches("timeout must be a number of seconds above 0 and at most " .. contract.MAX_SECONDS, err.message)
+  end)
+
+  it("is released by the garbage collector while a connection is open", function()
+    for _ = 1, 20 do
+      local transport = assert(curl.new())
+      assert.equals(200, (transport:request("GET", server.url("/echo"))))
+    end
+    collectgarbage()
+    collectgarbage()
+    local transport = assert(curl.new())
+    assert.equals(200, (transport:request("GET", server.url("/echo"))))
+    transport:close()
+  end)
+
+  it("takes complete settings only: the C module refuses a table without them", function()
+    assert.has_error(function() require("sinchnumbers.transport.libcurl").new{} end)
+  end)
+
+  if _VERSION == "Lua 5.4" then
+    it("closes as a to-be-closed variable, and again explicitly", function()
+      local chunk = assert(load([[
+        local curl, url = ...
+        local t <close> = assert(curl.new())
+        assert(t:request("GET", url))
+        return t
+      ]]))
+      local transport = chunk(curl, server.url("/echo"))
+      assert.matches("closed", tostring(transport))
+      transport:close()
+    end)
+  end
+end)
+
+describe("the ngx transport, outside nginx", function()
+  -- The moment between connecting and sending cannot be hit on purpose in a
+  -- real nginx: here a scripted `ngx` whose connect takes all the time left.
+  it("says sent = false when the time runs out after connecting, before the first byte", function()
+    local clock, sends = 1000, 0
+    local socket_of_nginx = {
+      settimeout = function() end,
+      connect = function() clock = clock + 10 return true end,
+      getreusedtimes = function() return 0 end,
+      send = function() sends = sends + 1 return nil, "closed" end,
+      close = function() end,
+    }
+    _G.ngx = {
+      update_time = function() end,
+      now = function() return clock end,
+      get_phase = function() return "content" end,
+      socket = { tcp = function() return socket_of_nginx end },
+    }
+    finally(function() _G.ngx = nil end)
+    local transport = assert(require("sinchnumbers.transport.ngx").new{ timeout = 5 })
+    local status, err = transport:request("POST", "http://127.0.0.1:1/", nil, "{}")
+    assert.is_nil(status)
+    assert.equals(0, sends)
+    assert.equals("timeout", err.kind)
+    assert.is_false(err.sent, "not a byte left")
+  end)
+
+
+  it("is not usable, and says why with nil, err", function()
+    local ngx_transport = require "sinchnumbers.transport.ngx"
+    assert.is_false(ngx_transport.usable())
+    local none, err = ngx_transport.new{}
+    assert.is_nil(none)
+    assert.equals("invalid_argument", err.kind)
+    assert.equals("the cosocket transport runs only inside nginx with the Lua module (OpenResty)", err.message)
+  end)
+end)
