@@ -496,7 +496,7 @@ end
 -- "deadline" (the whole request ran out of time), "read_timeout",
 -- "send_timeout", "too_large" (the body) and "headers_too_large". `sent`:
 -- whether the send had begun.
-local function exchange_failure(self, reason, where, timeout, sock, sent)
+local function io_failure(self, reason, where, timeout, sock, sent)
   if not sent then
     return failure("timeout", ("no time left to send the request to %s within %g s"):format(where, timeout), false)
   elseif reason == "too_large" then
@@ -547,7 +547,7 @@ local function attempt(self, method, scheme, host, port, head, deadline, timeout
   if reason then
     local dead_pooled = sending and sock:getreusedtimes() > 0 and reader.received == 0
       and reason ~= "read_timeout" and reason ~= "send_timeout" and reason ~= "deadline"
-    err = exchange_failure(self, reason, where, timeouts.timeout, sock, sending)
+    err = io_failure(self, reason, where, timeouts.timeout, sock, sending)
     sock:close()
     return nil, err, dead_pooled
   end
