@@ -4,6 +4,7 @@
 -- luacheck: std +busted
 local cjson = require "cjson"
 local socket = require "socket"
+local addresses = require "support.addresses"
 local fake_helper = require "support.fake_helper"
 local fake_http = require "support.fake_http"
 local files = require "support.files"
@@ -138,7 +139,8 @@ describe("sinchnumbers-fake operations", function()
 
     it("validates: NO_MATCH for a street named Nowhere or a bad postalCode, which :provision refuses", function()
       local phone = rented_number()
-      for _, changes in ipairs({ { streetInfo = "Nowhere Road" }, { streetInfo = "nowhere" }, { postalCode = "9810" } }) do
+      local unmatched = { { streetInfo = "Nowhere Road" }, { streetInfo = "nowhere" }, { postalCode = "9810" } }
+      for _, changes in ipairs(unmatched) do
         local result = validation(phone, changes)
         assert.equal("NO_MATCH", result.validationResult)
         assert.same({}, result.candidateAddresses)
@@ -153,7 +155,7 @@ describe("sinchnumbers-fake operations", function()
       fake_http.assert_not_found(call("GET", emergency(phone)), "EmergencyAddress", phone)
     end)
 
-    it("refuses missing, unknown and mistyped fields, a body on :deprovision, and numbers not in the project", function()
+    it("refuses missing, unknown and mistyped fields, a body on :deprovision, numbers not in the project", function()
       local phone = rented_number()
       local fields = fake_http.assert_invalid_argument(call("POST", emergency(phone, ":provision"), { body = {} }))
       assert.truthy(fields.displayName and fields.address)
@@ -199,7 +201,9 @@ describe("sinchnumbers-fake operations", function()
 
     local function fr_numbers(count)
       local phones = {}
-      for i, number in ipairs(available("regionCode=FR&type=LOCAL&size=" .. count)) do phones[i] = number.phoneNumber end
+      for i, number in ipairs(available("regionCode=FR&type=LOCAL&size=" .. count)) do
+        phones[i] = number.phoneNumber
+      end
       return phones
     end
 
@@ -253,7 +257,8 @@ describe("sinchnumbers-fake operations", function()
       assert.same({ "application/pdf", "image/jpeg", "image/png" }, fr.attachments[1].allowedMimeTypes)
       assert.same({ "UTILITY_BILL", "BANK_STATEMENT" }, fr.attachments[1].allowedDocumentTypes)
       assert.is_false(fr.attachments[2].mandatory)
-      local us = call("POST", ORDERS .. ":lookupNumberRequirements", { body = { regionCode = "US", numberType = "LOCAL" } })
+      local us = call("POST", ORDERS .. ":lookupNumberRequirements",
+        { body = { regionCode = "US", numberType = "LOCAL" } })
       assert.equal(200, us.status)
       assert.truthy(us.body:find('"attachments":[]', 1, true))
       assert.truthy(us.body:find('"required":[]', 1, true))
@@ -336,7 +341,8 @@ describe("sinchnumbers-fake operations", function()
         regionCode = "FR", numberType = "LOCAL", quantityOrderOption = { requestedQuantity = 0 },
       } }), "quantityOrderOption.requestedQuantity")
       fake_http.assert_invalid_argument(call("POST", ORDERS .. ":createNumberOrder", { body = {
-        regionCode = "FR", numberType = "LOCAL", callbackUrl = "ftp://x", numberOrderOption = { phoneNumbers = { phone } },
+        regionCode = "FR", numberType = "LOCAL", callbackUrl = "ftp://x",
+        numberOrderOption = { phoneNumbers = { phone } },
       } }), "callbackUrl")
       assert.equal(phone, fr_numbers(1)[1], "nothing was reserved")
     end)
@@ -361,7 +367,8 @@ describe("sinchnumbers-fake operations", function()
       -- An unquoted boundary and a preamble before the first part.
       local bare = "preamble\r\n--b0undary\r\nContent-Type: image/png\r\n"
         .. "Content-Disposition: form-data; filename=bill.png; name=file\r\n\r\nPNG\r\n--b0undary--"
-      answer = expect(200, upload(order.idNumberOrder, "proof-of-address", bare, "multipart/form-data; boundary=b0undary"))
+      answer = expect(200, upload(order.idNumberOrder, "proof-of-address", bare,
+        "multipart/form-data; boundary=b0undary"))
       assert.same({ attachmentId = "proof-of-address", fileName = "bill.png", contentType = "image/png", size = 3 },
         answer)
     end)
@@ -527,9 +534,10 @@ describe("sinchnumbers-fake operations", function()
         { auth = false, body = { state = "COMPLETED" } }), "ORDER_STATE")
       fake_http.assert_invalid_argument(call("POST", "/_fake/number_orders/" .. created.idNumberOrder,
         { auth = false, body = { state = "BLOCKED" } }), "state")
-      fake_http.assert_not_found(call("POST", "/_fake/number_orders/nope", { auth = false, body = { state = "REJECTED" } }),
+      fake_http.assert_not_found(call("POST", "/_fake/number_orders/nope",
+        { auth = false, body = { state = "REJECTED" } }),
         "NumberOrder", "nope")
-      local unreachable = submitted_order({ callbackUrl = "http://127.0.0.1:" .. require("support.addresses").free_port() })
+      local unreachable = submitted_order({ callbackUrl = addresses.refused_url() })
       decision = server:decide_number_order(unreachable.idNumberOrder, "COMPLETED")
       assert.is_false(decision.delivered)
       assert.equal("string", type(decision.error))
@@ -611,7 +619,8 @@ describe("sinchnumbers-fake operations", function()
     end)
 
     it("stay out of lists, rentAny and bulk numbers, outside the seeded ranges", function()
-      assert.same({}, available("regionCode=US&type=LOCAL&numberPattern.pattern=%2B1500&numberPattern.searchPattern=START"))
+      assert.same({}, available("regionCode=US&type=LOCAL&numberPattern.pattern=%2B1500"
+        .. "&numberPattern.searchPattern=START"))
       local listed = {}
       for _, number in ipairs(available("regionCode=US&type=LOCAL&size=100")) do listed[number.phoneNumber] = true end
       for _, phone in ipairs(server:add_active_numbers({ count = 400 }).phoneNumbers) do listed[phone] = true end
