@@ -54,15 +54,20 @@ describe("sinchnumbers-fake operations", function()
     return subjects, err.message
   end
 
+  -- Days from the civil date, counted from an arbitrary day (March of year 0).
+  local function days(y, m, d)
+    if m <= 2 then y, m = y - 1, m + 12 end
+    return 365 * y + math.floor(y / 4) - math.floor(y / 100) + math.floor(y / 400)
+      + math.floor((153 * (m - 3) + 2) / 5) + d
+  end
+  local EPOCH_DAYS = days(1970, 1, 1)
+
   -- "2026-12-01T10:00:00Z" -> seconds since the epoch (UTC, whatever the TZ).
   local function utc_seconds(timestamp)
     local y, m, d, hh, mm, ss = timestamp:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)Z$")
     assert.truthy(y, "a UTC timestamp: " .. tostring(timestamp))
-    y, m = tonumber(y), tonumber(m)
-    if m <= 2 then y, m = y - 1, m + 12 end
-    local days = 365 * y + math.floor(y / 4) - math.floor(y / 100) + math.floor(y / 400)
-      + math.floor((153 * (m - 3) + 2) / 5) + tonumber(d)
-    return ((days * 24 + tonumber(hh)) * 60 + tonumber(mm)) * 60 + tonumber(ss)
+    local day = days(tonumber(y), tonumber(m), tonumber(d)) - EPOCH_DAYS
+    return ((day * 24 + tonumber(hh)) * 60 + tonumber(mm)) * 60 + tonumber(ss)
   end
 
   describe("emergency addresses", function()
@@ -542,6 +547,24 @@ describe("sinchnumbers-fake operations", function()
       assert.is_false(decision.delivered)
       assert.equal("string", type(decision.error))
       assert.equal("string", type(decision.signature))
+    end)
+  end)
+
+  describe("the fake's clock", function()
+    it("moves forward on POST /_fake/clock, tokens expiring with it, and back to the real time on reset", function()
+      local issued = expect(200, call("POST", "/oauth2/token", { body = "grant_type=client_credentials",
+        headers = { ["Content-Type"] = "application/x-www-form-urlencoded" } }))
+      local bearer = { auth = "Bearer " .. issued.access_token }
+      expect(200, call("GET", PROJECT .. "/availableRegions", bearer))
+      local before = os.time()
+      local clock = server:advance_clock(issued.expires_in + 1)
+      assert.equal(issued.expires_in + 1, clock.advanced)
+      assert.truthy(utc_seconds(clock.now) - before >= issued.expires_in, clock.now)
+      local refused = call("GET", PROJECT .. "/availableRegions", bearer)
+      assert.equal(401, refused.status)
+      assert.truthy(refused.headers["www-authenticate"]:find("expired", 1, true))
+      server:reset()
+      assert.truthy(math.abs(utc_seconds(server:advance_clock(0).now) - os.time()) < 60)
     end)
   end)
 
