@@ -8,8 +8,8 @@
 --              { kind = "map", values = schema }, { kind = "number", integer, min, max },
 --              { kind = "string_or_number" }, { kind = "boolean" }, { kind = "any" },
 --              { kind = "read_only" }
-local errors = require "sinchnumbers.fake.errors"
 local json = require "sinchnumbers.fake.json"
+local errors = require "sinchnumbers.fake.errors"
 
 local validate = {}
 
