@@ -1,10 +1,11 @@
 --- sinchnumbers.fake: a stateful fake of the Sinch Numbers API on loopback.
 --
--- It keeps an inventory of numbers to rent, the project's active numbers and
--- its callback configuration; checks credentials (Basic, or Bearer tokens
--- from its `/oauth2/token`) and every request against the API; answers
--- errors the way Sinch does; and can be told to misbehave through its
--- control paths under `/_fake/`. It listens on 127.0.0.1 only and speaks
+-- It keeps an inventory of numbers to rent, the project's active numbers,
+-- their emergency addresses, its number orders and its callback
+-- configuration, on a clock that tests can move forward; checks credentials
+-- (Basic, or Bearer tokens from its `/oauth2/token`) and every request
+-- against the API; answers errors the way Sinch does; and can be told to
+-- misbehave through its control paths under `/_fake/`. It listens on 127.0.0.1 only and speaks
 -- plain HTTP. The wire behaviour and the control paths are described in
 -- doc/fake-server.md; the `sinchnumbers-fake` command (`sinchnumbers.fake.cli`)
 -- runs it from the shell.

@@ -20,11 +20,17 @@ local function disposition_parameter(value, name)
   return value:match(';%s*' .. name .. '="([^"]*)"') or value:match(';%s*' .. name .. '=([^;%s"]+)')
 end
 
+-- A part: header lines, a blank line, the data (a part without headers
+-- starts with the blank line).
 local function parse_part(text)
-  local head_end = text:find("\r\n\r\n", 1, true)
-  if not head_end then return nil, "a part has no blank line after its headers" end
+  local head, data = "", text:sub(3)
+  if text:sub(1, 2) ~= "\r\n" then
+    local head_end = text:find("\r\n\r\n", 1, true)
+    if not head_end then return nil, "a part has no blank line after its headers" end
+    head, data = text:sub(1, head_end - 1), text:sub(head_end + 4)
+  end
   local headers = {}
-  for line in text:sub(1, head_end - 1):gmatch("[^\r\n]+") do
+  for line in head:gmatch("[^\r\n]+") do
     local name, value = line:match("^([^:]+):%s*(.-)%s*$")
     if not name then return nil, string.format('a part has a malformed header line "%s"', line) end
     headers[name:lower()] = value
@@ -39,7 +45,7 @@ local function parse_part(text)
     name = name,
     filename = disposition_parameter(disposition, "filename"),
     content_type = headers["content-type"],
-    data = text:sub(head_end + 4),
+    data = data,
   }
 end
 
