@@ -63,6 +63,22 @@ static int fuzz_lua_panic(lua_State *L)
     return 0;
 }
 
+/*
+ * Lua 5.4's luaL_Buffer moves a large buffer into a box whose metatable it
+ * registers the first time; running out of memory halfway through that
+ * leaves a metatable without __close behind, and every later large buffer
+ * of the state fails ("got a non-closable value"). A real state makes it
+ * long before it runs short, so the harness makes it before any limit too.
+ */
+static int fuzz_grow_one_buffer(lua_State *L)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_prepbuffsize(&b, 4 * LUAL_BUFFERSIZE);
+    luaL_pushresult(&b);
+    return 1;
+}
+
 static lua_State *fuzz_lua_open(fuzz_alloc *a)
 {
     lua_State *L;
@@ -71,6 +87,8 @@ static lua_State *fuzz_lua_open(fuzz_alloc *a)
     L = lua_newstate(fuzz_lua_alloc, a);
     FUZZ_CHECK(L != NULL);
     lua_atpanic(L, fuzz_lua_panic);
+    lua_pushcfunction(L, fuzz_grow_one_buffer);
+    FUZZ_CHECK(lua_pcall(L, 0, 0, 0) == LUA_OK);
     return L;
 }
 
