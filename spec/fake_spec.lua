@@ -9,42 +9,19 @@ local socket = require "socket"
 local http = require "socket.http"
 local fake = require "sinchnumbers.fake"
 local fake_helper = require "support.fake_helper"
+local fake_http = require "support.fake_http"
 local addresses = require "support.addresses"
 local shell = require "support.shell"
 
-http.TIMEOUT = 10
-
-local PROJECT = "/v1/projects/test-project"
-local BASIC = "Basic " .. mime.b64("test-key-id:test-key-secret")
+local PROJECT = fake_http.PROJECT
+local BASIC = fake_http.BASIC
 
 describe("sinchnumbers-fake", function()
   local server = fake_helper.with_fake()
 
-  -- One request with socket.http. options: body (string or table, sent as JSON),
-  -- headers, auth (an Authorization value, or false for none), base (another server).
+  -- options as fake_http.call's, and base: another server.
   local function call(method, path, options)
-    options = options or {}
-    local headers = {}
-    for name, value in pairs(options.headers or {}) do headers[name:lower()] = value end
-    if options.auth ~= false and not headers.authorization then headers.authorization = options.auth or BASIC end
-    local body = options.body
-    if type(body) == "table" then
-      body = cjson.encode(body)
-      headers["content-type"] = headers["content-type"] or "application/json"
-    end
-    if body then headers["content-length"] = tostring(#body) end
-    local chunks = {}
-    local ok, status, response_headers = http.request({
-      url = (options.base or server.url) .. path,
-      method = method,
-      headers = headers,
-      source = body and ltn12.source.string(body),
-      sink = ltn12.sink.table(chunks),
-    })
-    assert(ok, status)
-    local text = table.concat(chunks)
-    local decoded = text:match("^%s*[{%[]") and cjson.decode(text) or nil
-    return { status = status, headers = response_headers, body = text, json = decoded }
+    return fake_http.call(options and options.base or server.url, method, path, options)
   end
 
   local function port_of(url)
@@ -108,43 +85,9 @@ describe("sinchnumbers-fake", function()
     return answer.json
   end
 
-  local function assert_invalid_argument(answer, field)
-    assert.equal(400, answer.status, answer.body)
-    assert.truthy(answer.body:find('"code":400', 1, true), "code is an integer")
-    local err = answer.json.error
-    assert.equal("INVALID_ARGUMENT", err.status)
-    assert.equal("string", type(err.message))
-    assert.equal("BadRequest", err.details[1].type)
-    local fields = {}
-    for _, violation in ipairs(err.details[1].fieldViolations) do
-      assert.equal("string", type(violation.description))
-      fields[violation.field] = violation.description
-    end
-    if field then assert.truthy(fields[field], "a violation for " .. field .. " in " .. answer.body) end
-    return fields
-  end
-
-  local function assert_not_found(answer, resource_type, name)
-    assert.equal(404, answer.status, answer.body)
-    assert.truthy(answer.body:find('"code":404', 1, true))
-    local err = answer.json.error
-    assert.equal("NOT_FOUND", err.status)
-    assert.same({
-      type = "ResourceInfo", resourceType = resource_type, resourceName = name, owner = "", description = "",
-    }, err.details[1])
-  end
-
-  local function hmac_sha1_hex(key, data)
-    local path = os.tmpname()
-    local file = assert(io.open(path, "wb"))
-    file:write(data)
-    file:close()
-    local pipe = io.popen("openssl dgst -sha1 -hmac '" .. key .. "' " .. path)
-    local output = pipe:read("*a")
-    pipe:close()
-    os.remove(path)
-    return output:match("= (%x+)")
-  end
+  local assert_invalid_argument = fake_http.assert_invalid_argument
+  local assert_not_found = fake_http.assert_not_found
+  local hmac_sha1_hex = fake_http.hmac_sha1_hex
 
   describe("starting", function()
     it("prints its base URL on 127.0.0.1", function()

@@ -239,8 +239,8 @@ describe("the client inside nginx", function()
 
   it("picks libcurl in init_by_lua and cosockets in a timer", function()
     local early = early_results()
-    assert.same({ phase = "init", cosockets = false, regions = 4 }, early.init)
-    assert.same({ phase = "timer", cosockets = true, regions = 4 }, early.timer)
+    assert.same({ phase = "init", cosockets = false, regions = 5 }, early.init)
+    assert.same({ phase = "timer", cosockets = true, regions = 5 }, early.timer)
   end)
 
   it("runs examples/openresty as written from a folder only root can read, against the fake", function()

@@ -4,12 +4,17 @@
 -- follows the service: see the README, "Where the client follows the real
 -- service, not the spec file".
 local mime = require "mime"
+local emergency = require "sinchnumbers.fake.emergency"
 local errors = require "sinchnumbers.fake.errors"
 local inventory = require "sinchnumbers.fake.inventory"
 local json = require "sinchnumbers.fake.json"
+local orders = require "sinchnumbers.fake.orders"
+local scenarios = require "sinchnumbers.fake.scenarios"
 local validate = require "sinchnumbers.fake.validate"
 
 local api = {}
+
+local unpack = table.unpack or unpack
 
 local NUMBER_TYPES = validate.NUMBER_TYPES
 local CAPABILITIES = validate.CAPABILITIES
@@ -50,23 +55,9 @@ local LIST_AVAILABLE_REGIONS = {
 -- Request bodies.
 ------------------------------------------------------------------------------
 local STRING = { kind = "string" }
-local READ_ONLY = { kind = "read_only" }
-local CALLBACK_URL = { kind = "string", format = "uri" }
-
-local SMS_CONFIGURATION = { kind = "object", fields = {
-  servicePlanId = STRING,
-  campaignId = STRING,
-  scheduledProvisioning = READ_ONLY,
-} }
-
-local VOICE_CONFIGURATION = { kind = "object", fields = {
-  type = { kind = "string", values = { "RTC", "EST", "FAX" } },
-  appId = STRING,     -- RTC
-  trunkId = STRING,   -- EST
-  serviceId = STRING, -- FAX
-  scheduledVoiceProvisioning = READ_ONLY,
-  lastUpdatedTime = READ_ONLY,
-} }
+local CALLBACK_URL = validate.CALLBACK_URL
+local SMS_CONFIGURATION = validate.SMS_CONFIGURATION
+local VOICE_CONFIGURATION = validate.VOICE_CONFIGURATION
 
 local RENT_NUMBER = { kind = "object", fields = {
   smsConfiguration = SMS_CONFIGURATION,
@@ -98,20 +89,7 @@ local NO_FIELDS = { kind = "object", fields = {} }
 
 local UPDATE_CALLBACK_CONFIGURATION = { kind = "object", fields = { hmacSecret = STRING } }
 
--- Decodes and checks a JSON body (an empty body counts as {}).
--- Returns the body, or nil and the 400 response.
-local function read_body(request, schema)
-  local content_type = request.headers["content-type"]
-  if request.body:match("%S") and content_type and not content_type:lower():find("application/json", 1, true) then
-    return nil, errors.invalid_argument({ {
-      field = "Content-Type",
-      description = string.format('must be "application/json" for a JSON body, not "%s"', content_type),
-    } })
-  end
-  local body, violations = validate.body(schema, request.body, true)
-  if not body then return nil, errors.invalid_argument(violations) end
-  return body
-end
+local read_body = validate.read_body
 
 ------------------------------------------------------------------------------
 -- Page tokens are opaque to clients: base64 of the offset into the sorted list.
@@ -158,14 +136,30 @@ local function get_available_number(app, _, _, phone)
   return ok(inventory.available_view(entry))
 end
 
+-- A number with supportingDocumentationRequired is had through a number order only.
+local function needs_number_order(entry)
+  return errors.failed_precondition(string.format("Number %s requires supporting documentation: order it with "
+    .. "POST .../numberOrders:createNumberOrder (sinchnumbers: client:create_number_order)", entry.phoneNumber), { {
+      type = "SUPPORTING_DOCUMENTATION_REQUIRED", subject = entry.phoneNumber,
+      description = "rent it through a number order (numberOrders:lookupNumberRequirements, then :createNumberOrder)",
+    } })
+end
+
 local function rent_number(app, request, _, phone)
   local body, failure = read_body(request, RENT_NUMBER)
   if not body then return failure end
-  local entry = app.inventory:take(phone)
+  local entry = app.inventory:get_available(phone)
   if not entry then
     return errors.not_found("AvailableNumber", phone, string.format("Number %s is not available to rent", phone))
   end
-  return ok(app.project:activate(entry, body, app:now()))
+  if entry.documents_required then return needs_number_order(entry) end
+  local function rent()
+    app.inventory:take(phone)
+    return ok(app.project:activate(entry, body, app:now()))
+  end
+  local scenario = scenarios.number(phone)
+  if scenario and scenario.rent then return scenario.rent(entry, rent) end
+  return rent()
 end
 
 local function rent_any_number(app, request)
@@ -183,6 +177,7 @@ local function rent_any_number(app, request)
   if not entry then
     return errors.not_found("AvailableNumber", "", "No available number matches the request")
   end
+  if entry.documents_required then return needs_number_order(entry) end
   app.inventory:take(entry.phoneNumber)
   return ok(app.project:activate(entry, body, app:now()))
 end
@@ -246,8 +241,10 @@ local function update_callback_configuration(app, request)
   return callback_configuration(app)
 end
 
--- Patterns match the part after /v1/projects/{project_id}/, percent-decoded;
--- a capture is the phone number.
+-- Patterns match the part after /v1/projects/{project_id}/, percent-decoded.
+-- Their captures go to the handler in order: a phone number, checked first,
+-- or with `ids`, the ids of a number order and of an attachment.
+
 local ROUTES = {
   { "^availableNumbers$", GET = { list_available_numbers, LIST_AVAILABLE_NUMBERS } },
   { "^availableNumbers:rentAny$", POST = { rent_any_number } },
@@ -258,11 +255,22 @@ local ROUTES = {
   { "^activeNumbers/([^/:]+):release$", POST = { release_number } },
   { "^availableRegions$", GET = { list_available_regions, LIST_AVAILABLE_REGIONS } },
   { "^callbackConfiguration$", GET = { callback_configuration }, PATCH = { update_callback_configuration } },
+  { "^activeNumbers/([^/:]+)/emergencyAddress$", GET = { emergency.get } },
+  { "^activeNumbers/([^/:]+)/emergencyAddress:provision$", POST = { emergency.provision } },
+  { "^activeNumbers/([^/:]+)/emergencyAddress:deprovision$", POST = { emergency.deprovision } },
+  { "^activeNumbers/([^/:]+)/emergencyAddress:validate$", POST = { emergency.validate } },
+  { "^numberOrders:lookupNumberRequirements$", POST = { orders.lookup_requirements } },
+  { "^numberOrders:createNumberOrder$", POST = { orders.create } },
+  { "^numberOrders/([^/:]+)$", ids = true, GET = { orders.get } },
+  { "^numberOrders/([^/:]+)/registration$", ids = true,
+    GET = { orders.get_registration }, PUT = { orders.update_registration } },
+  { "^numberOrders/([^/:]+)/attachments/([^/:]+)$", ids = true, POST = { orders.upload_attachment } },
+  { "^numberOrders/([^/:]+)/submit$", ids = true, POST = { orders.submit } },
 }
 
 local function allowed_methods(route)
   local methods = {}
-  for _, method in ipairs({ "GET", "PATCH", "POST" }) do
+  for _, method in ipairs({ "GET", "PATCH", "POST", "PUT" }) do
     if route[method] then methods[#methods + 1] = method end
   end
   return table.concat(methods, ", ")
@@ -279,8 +287,9 @@ function api.handle(app, request)
   if not project_id then return no_such_resource(request) end
   project_id, rest = validate.decode_path_segment(project_id), validate.decode_path_segment(rest)
   for _, route in ipairs(ROUTES) do
-    local found, _, phone = rest:find(route[1])
-    if found then
+    local found = { rest:find(route[1]) }
+    if found[1] then
+      local captures = { select(3, unpack(found)) }
       local operation = route[request.method]
       if not operation then
         return errors.response(405, string.format("Method %s is not allowed here", request.method), nil,
@@ -291,12 +300,12 @@ function api.handle(app, request)
       if project_id ~= app.project.id then
         return errors.response(403, string.format("Project %s is not accessible with these credentials", project_id))
       end
-      local violations = phone and validate.phone_number(phone)
+      local violations = not route.ids and captures[1] and validate.phone_number(captures[1])
       if violations then return errors.invalid_argument(violations) end
       local values
       values, violations = validate.query(operation[2] or NO_PARAMETERS, request.query)
       if violations then return errors.invalid_argument(violations) end
-      return operation[1](app, request, values, phone)
+      return operation[1](app, request, values, unpack(captures))
     end
   end
   return no_such_resource(request)

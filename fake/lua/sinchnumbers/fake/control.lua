@@ -1,9 +1,12 @@
 -- The control paths under /_fake/ that tests use to drive the fake: reset, the
--- request log, scripted faults, token expiry, bulk active numbers and webhook
--- events. No authentication; JSON in and out. They are not logged or scripted.
+-- request log, scripted faults, token expiry, bulk active numbers, webhook
+-- events, the clock and number orders' decisions. No authentication; JSON in
+-- and out. They are not logged or scripted.
 local errors = require "sinchnumbers.fake.errors"
 local faults = require "sinchnumbers.fake.faults"
 local json = require "sinchnumbers.fake.json"
+local orders = require "sinchnumbers.fake.orders"
+local project = require "sinchnumbers.fake.project"
 local validate = require "sinchnumbers.fake.validate"
 local webhook = require "sinchnumbers.fake.webhook"
 
@@ -15,12 +18,17 @@ local ACTIVE_NUMBERS = { kind = "object", fields = {
   type = { kind = "string", values = validate.NUMBER_TYPES },
 } }
 
+local CLOCK = { kind = "object", required = { "advance" }, fields = {
+  advance = { kind = "number", min = 0, max = 10 * 365 * 24 * 3600 },
+} }
+
 local function ok(value)
   return errors.json_response(200, value)
 end
 
--- Each handler: function(app, request, body, reply); `body` is checked against
--- the route's schema first (an empty body counts as {}).
+-- Each handler: function(app, request, body, reply, id); `body` is checked
+-- against the route's schema first (an empty body counts as {}); `id` is the
+-- path segment that stands for "{id}" in the route's name.
 local ROUTES = {}
 
 ROUTES["POST /_fake/reset"] = function(app, _, _, reply)
@@ -84,17 +92,29 @@ ROUTES["POST /_fake/events"] = { webhook.EVENT, function(app, _, body, reply)
     } }))
     return
   end
-  local payload = webhook.payload(app.project.id, body, app:now())
-  local signature = webhook.hmac_sha1_hex(app.project.hmac_secret, payload)
-  local headers = { ["Content-Type"] = "application/json", ["X-Sinch-Signature"] = signature }
-  app.server:fetch(number.callbackUrl, "POST", headers, payload, function(status, _, answer)
-    if status then
-      reply(ok({ delivered = true, status = status, body = answer, signature = signature, payload = payload }))
-    else
-      reply(ok({ delivered = false, error = answer, signature = signature, payload = payload }))
-    end
+  local payload = webhook.payload(app.project.id, webhook.number_event(body), app:now())
+  webhook.deliver(app.server, app.project.hmac_secret, number.callbackUrl, payload, function(result)
+    reply(ok(result))
   end)
 end }
+
+ROUTES["POST /_fake/clock"] = { CLOCK, function(app, _, body, reply)
+  app.clock_offset = app.clock_offset + body.advance
+  reply(ok({ now = project.timestamp(app:now()), advanced = app.clock_offset }))
+end }
+
+ROUTES["POST /_fake/number_orders/{id}"] = { orders.CONTROL, function(app, _, body, reply, id)
+  orders.decide(app, id, body.state, reply)
+end }
+
+-- The route for a request, and the "{id}" segment of its path if its route has one.
+local function find_route(request)
+  local name = request.method .. " " .. request.path
+  if ROUTES[name] then return ROUTES[name] end
+  local prefix, id = name:match("^(.*/)([^/]+)$")
+  local route = ROUTES[prefix .. "{id}"]
+  if route then return route, validate.decode_path_segment(id) end
+end
 
 local function route_list()
   local names = {}
@@ -104,7 +124,7 @@ local function route_list()
 end
 
 function control.handle(app, request, reply)
-  local route = ROUTES[request.method .. " " .. request.path]
+  local route, id = find_route(request)
   if not route then
     reply(errors.response(404, "Unknown control path; these exist: " .. route_list()))
     return
@@ -116,7 +136,7 @@ function control.handle(app, request, reply)
     reply(errors.invalid_argument(violations))
     return
   end
-  handler(app, request, body, reply)
+  handler(app, request, body, reply, id)
 end
 
 return control

@@ -19,13 +19,14 @@ function errors.json_response(status, value, headers)
   return { status = status, headers = headers, body = json.encode(value) }
 end
 
--- An error response for any HTTP status; `details` defaults to [].
-function errors.response(status, message, details, headers)
+-- An error response for any HTTP status; `details` defaults to [], and the
+-- status name to the one Sinch puts beside `status`.
+function errors.response(status, message, details, headers, status_name)
   return errors.json_response(status, {
     error = {
       code = status,
       message = message,
-      status = STATUS_NAMES[status] or (status >= 500 and "INTERNAL" or "UNKNOWN"),
+      status = status_name or STATUS_NAMES[status] or (status >= 500 and "INTERNAL" or "UNKNOWN"),
       details = json.array(details),
     },
   }, headers)
@@ -39,6 +40,15 @@ function errors.invalid_argument(violations)
   return errors.response(400, message, {
     { type = "BadRequest", fieldViolations = json.array(violations) },
   })
+end
+
+-- 400 FAILED_PRECONDITION: the request is well formed but the state refuses
+-- it. `violations` is an array of {type, subject, description}, the
+-- PreconditionFailure detail's.
+function errors.failed_precondition(message, violations)
+  return errors.response(400, message, {
+    { type = "PreconditionFailure", violations = json.array(violations) },
+  }, nil, "FAILED_PRECONDITION")
 end
 
 -- 404 for a named resource, with the ResourceInfo detail Sinch sends.

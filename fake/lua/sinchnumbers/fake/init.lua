@@ -1,10 +1,11 @@
 --- sinchnumbers.fake: a stateful fake of the Sinch Numbers API on loopback.
 --
--- It keeps an inventory of numbers to rent, the project's active numbers and
--- its callback configuration; checks credentials (Basic, or Bearer tokens
--- from its `/oauth2/token`) and every request against the API; answers
--- errors the way Sinch does; and can be told to misbehave through its
--- control paths under `/_fake/`. It listens on 127.0.0.1 only and speaks
+-- It keeps an inventory of numbers to rent, the project's active numbers,
+-- their emergency addresses, its number orders and its callback
+-- configuration, on a clock that tests can move forward; checks credentials
+-- (Basic, or Bearer tokens from its `/oauth2/token`) and every request
+-- against the API; answers errors the way Sinch does; and can be told to
+-- misbehave through its control paths under `/_fake/`. It listens on 127.0.0.1 only and speaks
 -- plain HTTP. The wire behaviour and the control paths are described in
 -- doc/fake-server.md; the `sinchnumbers-fake` command (`sinchnumbers.fake.cli`)
 -- runs it from the shell.
@@ -24,6 +25,7 @@ local errors = require "sinchnumbers.fake.errors"
 local faults = require "sinchnumbers.fake.faults"
 local http = require "sinchnumbers.fake.http"
 local inventory = require "sinchnumbers.fake.inventory"
+local orders = require "sinchnumbers.fake.orders"
 local project = require "sinchnumbers.fake.project"
 
 local fake = {}
@@ -133,17 +135,22 @@ end
 -- @type Fake
 
 --- Back to the start: the same inventory (same seed), no active numbers, no
--- scripts, an empty log; tokens issued so far answer as expired.
+-- number orders, no scripts, an empty log, the clock at the real time;
+-- tokens issued so far answer as expired.
 function Fake:reset()
   self.inventory = inventory.new(self.config.seed)
   self.project = project.new(self.config.project_id, self.config.hmac_secret)
+  self.orders = orders.new()
+  self.clock_offset = 0
   self.auth:expire_all()
   self.scripts = {}
   self.log = {}
 end
 
-function Fake.now()
-  return socket.gettime()
+-- The fake's clock: the real time, plus what POST /_fake/clock advanced it by.
+-- Tokens, number orders, timestamps and events all follow it.
+function Fake:now()
+  return socket.gettime() + self.clock_offset
 end
 
 --- The base URL, such as `"http://127.0.0.1:40123"`. The token endpoint is
@@ -172,6 +179,7 @@ function Fake:log_request(request)
 end
 
 function Fake:route(request, reply)
+  orders.expire_due(self)
   if request.path:sub(1, 7) == "/_fake/" then
     control.handle(self, request, reply)
     return

@@ -7,6 +7,7 @@
 -- that need hundreds of active numbers). Each number is a pure function of
 -- (seed, pool, i), so the same seed gives the same inventory on every Lua.
 local json = require "sinchnumbers.fake.json"
+local scenarios = require "sinchnumbers.fake.scenarios"
 
 local inventory = {}
 
@@ -41,7 +42,14 @@ local REGIONS = {
     MOBILE = numbers({ "+49151", "+49170" }, 8, 10000000, 10000, "0.00", "4.00"),
     TOLL_FREE = numbers({ "+49800" }, 7, 1000000, 1000, "15.00", "8.00"),
   } },
+  -- Every number needs a number order (sinchnumbers.fake.scenarios). No
+  -- TOLL_FREE, and last in the list, so the other pools stay as they were.
+  { code = "FR", name = "France", country_code = "+33", types = {
+    LOCAL = numbers({ "+331" }, 8, 40000000, 10000, "0.00", "2.00"),
+    MOBILE = numbers({ "+336" }, 8, 40000000, 10000, "0.00", "3.00"),
+  } },
 }
+local SCENARIO_REGION, SCENARIO_TYPE = "US", "LOCAL"
 
 -- Park-Miller steps: plain arithmetic that stays below 2^53, so every Lua
 -- (floats in 5.1/LuaJIT, integers in 5.3+) computes the same values.
@@ -78,16 +86,47 @@ function inventory.new(seed)
   local index = 0
   for _, region in ipairs(REGIONS) do
     for _, number_type in ipairs(TYPE_ORDER) do
-      index = index + 1
-      local pool = {
-        region = region, type = number_type, config = region.types[number_type],
-        index = index, numbers = {}, generated = 0,
-      }
-      self.pools[pool_key(region.code, number_type)] = pool
-      self:grow(pool, INITIAL_PER_POOL)
+      if region.types[number_type] then
+        index = index + 1
+        local pool = {
+          region = region, type = number_type, config = region.types[number_type],
+          index = index, numbers = {}, generated = 0,
+        }
+        self.pools[pool_key(region.code, number_type)] = pool
+        self:grow(pool, INITIAL_PER_POOL)
+      end
+    end
+  end
+  -- Available by their number only: they are in no pool's list.
+  local scenario_pool = self.pools[pool_key(SCENARIO_REGION, SCENARIO_TYPE)]
+  for _, row in ipairs(scenarios.TABLE) do
+    if row.phoneNumber and not row.unavailable then
+      self:add(scenario_pool, row.phoneNumber, { "SMS", "VOICE" })
     end
   end
   return self
+end
+
+-- Makes `phone` an available number of `pool`; returns its entry.
+function Inventory:add(pool, phone, capability)
+  local has = {}
+  for _, name in ipairs(capability) do has[name] = true end
+  local scenario = scenarios.number(phone)
+  local entry = {
+    phoneNumber = phone,
+    regionCode = pool.region.code,
+    type = pool.type,
+    capability = capability,
+    has = has,
+    country_code = pool.region.country_code,
+    setup = pool.config.setup,
+    monthly = pool.config.monthly,
+    documents_required = (scenario and scenario.documents_required)
+      or scenarios.region_needs_documents(pool.region.code),
+  }
+  self.entries[phone] = entry
+  self.available[phone] = true
+  return entry
 end
 
 -- Adds `count` new numbers to a pool; returns false when its number space is used up.
@@ -102,20 +141,7 @@ function Inventory:grow(pool, count)
     pool.generated = i
     local prefix = config.prefixes[(i - 1) % #config.prefixes + 1]
     local phone = prefix .. string.format("%0" .. config.digits .. "d", subscriber)
-    local capability = capabilities_for(random)
-    local has = {}
-    for _, name in ipairs(capability) do has[name] = true end
-    self.entries[phone] = {
-      phoneNumber = phone,
-      regionCode = pool.region.code,
-      type = pool.type,
-      capability = capability,
-      has = has,
-      country_code = pool.region.country_code,
-      setup = config.setup,
-      monthly = config.monthly,
-    }
-    self.available[phone] = true
+    self:add(pool, phone, capabilities_for(random))
     pool.numbers[#pool.numbers + 1] = phone
   end
   table.sort(pool.numbers)
@@ -165,15 +191,19 @@ function inventory.available_view(entry)
     regionCode = entry.regionCode,
     type = entry.type,
     capability = inventory.capability_list(entry),
-    setupPrice = { currencyCode = CURRENCY, amount = entry.setup },
-    monthlyPrice = { currencyCode = CURRENCY, amount = entry.monthly },
+    setupPrice = inventory.setup_price(entry),
+    monthlyPrice = inventory.monthly_price(entry),
     paymentIntervalMonths = 1,
-    supportingDocumentationRequired = false,
+    supportingDocumentationRequired = entry.documents_required,
   }
 end
 
 function inventory.monthly_price(entry)
   return { currencyCode = CURRENCY, amount = entry.monthly }
+end
+
+function inventory.setup_price(entry)
+  return { currencyCode = CURRENCY, amount = entry.setup }
 end
 
 -- Up to `limit` available entries that match `filter` (which names regionCode and type).
@@ -187,6 +217,11 @@ function Inventory:find_available(filter, limit)
     if self.available[phone] and inventory.matches(entry, filter) then found[#found + 1] = entry end
   end
   return found
+end
+
+-- True when the region offers numbers of the type.
+function Inventory:offers(region_code, number_type)
+  return self.pools[pool_key(region_code, number_type)] ~= nil
 end
 
 -- The entry of an available number, or nil.

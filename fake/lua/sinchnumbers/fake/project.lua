@@ -6,7 +6,7 @@ local project = {}
 
 local BILLING_PERIOD = 30 * 24 * 3600
 
-local function timestamp(t)
+function project.timestamp(t)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t))
 end
 
@@ -33,7 +33,7 @@ function Project:activate(entry, settings, now)
     capability = inventory.capability_list(entry),
     money = inventory.monthly_price(entry),
     paymentIntervalMonths = 1,
-    nextChargeDate = timestamp(now + BILLING_PERIOD),
+    nextChargeDate = project.timestamp(now + BILLING_PERIOD),
     expireAt = json.null,
     smsConfiguration = { servicePlanId = "", campaignId = "", scheduledProvisioning = json.null },
     voiceConfiguration = {
@@ -63,9 +63,14 @@ function Project:update(phone, changes, now)
     end
   end
   if json.is_object(changes.voiceConfiguration) then
-    number.voiceConfiguration.lastUpdatedTime = timestamp(now)
+    number.voiceConfiguration.lastUpdatedTime = project.timestamp(now)
   end
   return number
+end
+
+-- The record of an active number ({ entry, number, emergency_address }), or nil.
+function Project:record(phone)
+  return self.active[phone]
 end
 
 function Project:get(phone)

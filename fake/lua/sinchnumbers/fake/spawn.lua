@@ -174,6 +174,22 @@ function Handle:add_active_numbers(spec) return self:control("POST", "/_fake/act
 -- @treturn table `{ delivered, status, body, signature, payload }`, or
 -- `delivered = false` and `error`
 function Handle:send_event(spec) return self:control("POST", "/_fake/events", spec) end
+--- Moves the fake's clock forward (tokens expire, number orders expire after
+-- 48 hours of it). `POST /_fake/clock`.
+-- @tparam number seconds how far, at least 0
+-- @treturn table `{ now, advanced }`: the fake's time now, and the total advance since reset
+function Handle:advance_clock(seconds) return self:control("POST", "/_fake/clock", { advance = seconds }) end
+--- Decides an `IN_REVIEW` number order: `"COMPLETED"` rents its numbers into
+-- the project, `"REJECTED"` puts them back; then a signed
+-- `NUMBER_ORDER_PROCESSING` event goes to the order's `callbackUrl`.
+-- `POST /_fake/number_orders/{id}`.
+-- @tparam string order_id the order's `idNumberOrder`
+-- @tparam string state `"COMPLETED"` or `"REJECTED"`
+-- @treturn table `{ order, delivered, status, body, signature, payload }`, or
+-- `delivered = false` and `error` (also when the order has no callbackUrl)
+function Handle:decide_number_order(order_id, state)
+  return self:control("POST", "/_fake/number_orders/" .. order_id, { state = state })
+end
 
 -- options: lua (interpreter), port, seed, token_ttl, project_id, key_id,
 -- key_secret, hmac_secret. Returns a handle once the server listens; raises if

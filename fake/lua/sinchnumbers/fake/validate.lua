@@ -15,6 +15,7 @@
 -- there to catch the client's mistakes, and a rule it shared with the
 -- client would agree with the client's mistake.
 local json = require "sinchnumbers.fake.json"
+local errors = require "sinchnumbers.fake.errors"
 
 local validate = {}
 
@@ -243,9 +244,43 @@ function validate.body(schema, raw, empty_ok)
   return value
 end
 
+-- Decodes and checks a request's JSON body (an empty body counts as {}).
+-- Returns the body, or nil and the 400 response.
+function validate.read_body(request, schema)
+  local content_type = request.headers["content-type"]
+  if request.body:match("%S") and content_type and not content_type:lower():find("application/json", 1, true) then
+    return nil, errors.invalid_argument({ {
+      field = "Content-Type",
+      description = string.format('must be "application/json" for a JSON body, not "%s"', content_type),
+    } })
+  end
+  local body, violations = validate.body(schema, request.body, true)
+  if not body then return nil, errors.invalid_argument(violations) end
+  return body
+end
+
 -- Body schemas shared by the API and the control paths.
 validate.NUMBER_TYPES = { "LOCAL", "MOBILE", "TOLL_FREE" }
 validate.CAPABILITIES = { "SMS", "VOICE" }
 validate.SEARCH_PATTERNS = { "START", "CONTAINS", "END" }
+
+local STRING = { kind = "string" }
+local READ_ONLY = { kind = "read_only" }
+validate.CALLBACK_URL = { kind = "string", format = "uri" }
+
+validate.SMS_CONFIGURATION = { kind = "object", fields = {
+  servicePlanId = STRING,
+  campaignId = STRING,
+  scheduledProvisioning = READ_ONLY,
+} }
+
+validate.VOICE_CONFIGURATION = { kind = "object", fields = {
+  type = { kind = "string", values = { "RTC", "EST", "FAX" } },
+  appId = STRING,     -- RTC
+  trunkId = STRING,   -- EST
+  serviceId = STRING, -- FAX
+  scheduledVoiceProvisioning = READ_ONLY,
+  lastUpdatedTime = READ_ONLY,
+} }
 
 return validate

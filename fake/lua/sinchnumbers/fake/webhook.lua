@@ -44,24 +44,56 @@ end
 
 local event_count = 0
 
--- The raw JSON body of an event about an active number. `spec` is a checked
--- webhook.EVENT object; `now` is a socket.gettime() time.
-function webhook.payload(project_id, spec, now)
+local function given(value)
+  if value ~= nil and value ~= json.null then return value end
+end
+
+-- The raw JSON body of an event. `event` has resourceId, resourceType,
+-- eventType, status, and optionally failureCode and internalFailureCode;
+-- `now` is the fake's clock.
+function webhook.payload(project_id, event, now)
   event_count = event_count + 1
-  local function given(value) if value ~= nil and value ~= json.null then return value end end
   local seconds = math.floor(now)
   return json.encode({
     eventId = string.format("fake-event-%x-%d", math.floor(socket.gettime() * 1000), event_count),
     -- Sinch writes UTC without a zone designator.
     timestamp = os.date("!%Y-%m-%dT%H:%M:%S", seconds) .. string.format(".%06d", math.floor((now - seconds) * 1e6)),
     projectId = project_id,
+    resourceId = event.resourceId,
+    resourceType = event.resourceType,
+    eventType = event.eventType,
+    status = event.status,
+    failureCode = given(event.failureCode) or json.null,
+    internalFailureCode = given(event.internalFailureCode) or json.null,
+  })
+end
+
+-- The event about an active number that POST /_fake/events asks for (`spec`
+-- is a checked webhook.EVENT object).
+function webhook.number_event(spec)
+  return {
     resourceId = spec.phoneNumber,
     resourceType = "ACTIVE_NUMBER",
     eventType = given(spec.eventType) or "PROVISIONING_TO_SMS_PLATFORM",
     status = given(spec.status) or "SUCCEEDED",
-    failureCode = given(spec.failureCode) or json.null,
-    internalFailureCode = given(spec.internalFailureCode) or json.null,
-  })
+    failureCode = spec.failureCode,
+    internalFailureCode = spec.internalFailureCode,
+  }
+end
+
+-- Signs `payload` with `hmac_secret` and POSTs it to `url` on the server's
+-- loop; then done{ delivered, status, body, signature, payload }, or
+-- done{ delivered = false, error, signature, payload }.
+function webhook.deliver(server, hmac_secret, url, payload, done)
+  local signature = webhook.hmac_sha1_hex(hmac_secret, payload)
+  local headers = { ["Content-Type"] = "application/json", ["X-Sinch-Signature"] = signature }
+  server:fetch(url, "POST", headers, payload, function(status, _, answer)
+    if status then
+      done({ delivered = true, status = status, body = answer, signature = signature, payload = payload })
+    else
+      done({ delivered = false, error = answer, signature = signature, payload = payload })
+    end
+  end)
 end
 
 return webhook
