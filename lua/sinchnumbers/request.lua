@@ -231,7 +231,7 @@ local function file_to_send(plan, file)
     end
     local copy, problem = validate.raw_copy(file, "file")
     if not copy then return invalid(plan, problem) end
-    local message, field = validate.fields(plan.body, copy, "field of file")
+    local message, field = validate.fields(plan.body, copy, "field")
     if message then return invalid(plan, "file: " .. message, field) end
     return copy
   end
