@@ -203,19 +203,26 @@ end
 local function endpoint_method(plan)
   local name, path_values = plan.name, #plan.placeholders
   local usage = name .. "(" .. argument_names(plan) .. ")"
-  return function(object, ...)
+  -- Fixed arguments (at most request.MAX_PATH_VALUES path values, then the
+  -- params or body) rather than `...`, so that a call makes no table.
+  return function(object, first, second, third, fourth)
     local self = client_behind(object)
     if not self then
       return nil, errors.invalid_argument("call it as client:" .. usage .. ", with a colon")
     end
-    local input, extra = select(path_values + 1, ...)
+    local input, extra, path_value = first, second, nil
+    if path_values == 1 then
+      input, extra, path_value = second, third, first
+    elseif path_values == 2 then
+      input, extra, path_value = third, fourth, first
+    end
     if extra ~= nil then
       return nil, errors.invalid_argument("too many arguments: it is " .. usage)
     end
     local prepared = self._requests[name]
-    local url, body, content_type = request.build(plan, prepared.url_prefix, input, ...)
+    local url, body, content_type = request.build(plan, prepared.url_prefix, input, first, second)
     if not url then return nil, body end
-    return self._pipeline:call(prepared, url, body, content_type, path_values > 0 and (...) or nil)
+    return self._pipeline:call(prepared, url, body, content_type, path_value)
   end
 end
 
