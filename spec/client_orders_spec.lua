@@ -210,12 +210,14 @@ describe("emergency addresses and number orders on the wire", function()
   it("upload_number_order_attachment reads a path, with its name and the type of its extension", function()
     local order = assert(client:create_number_order { regionCode = "FR", numberType = "LOCAL",
       quantityOrderOption = { requestedQuantity = 1 } })
-    local path = os.tmpname() .. "-bill.pdf"
+    local temporary = os.tmpname()
+    local path = temporary .. "-bill.pdf"
     local handle = assert(io.open(path, "wb"))
     handle:write(all_bytes())
     handle:close()
     local uploaded, err = client:upload_number_order_attachment(order.idNumberOrder, "proof-of-address", path)
     os.remove(path)
+    os.remove(temporary)
     assert.is_nil(err, err and tostring(err))
     assert.equal(path:match("[^/]+$"), uploaded.fileName)
     assert.equal("application/pdf", uploaded.contentType)

@@ -8,6 +8,10 @@ local PHONE = "+12065550100"
 
 local ADDRESS = { streetNumber = "1", streetInfo = "Main Street", city = "Seattle", state = "WA", postalCode = "98101" }
 local FILE = { name = "bill.pdf", content_type = "application/pdf", data = "%PDF-1.4" }
+-- A readable file whose name could not go into a Content-Disposition line as it is.
+local TEMPORARY = os.tmpname()
+local QUOTED_PATH = TEMPORARY .. '-a"b.pdf'
+assert(io.open(QUOTED_PATH, "wb")):close()
 
 -- A copy of `t` without one field, or with one more.
 local function without(t, name)
@@ -281,6 +285,9 @@ local CASES = {
   { "upload from a path that does not exist", function(c)
     return c:upload_number_order_attachment("o-1", "proof-of-address", "/nonexistent/bill.pdf") end,
     "cannot read file" },
+  { "upload from a path whose name has a quote", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", QUOTED_PATH) end,
+    "file: name must be the file's name" },
   { "upload with a fourth argument", function(c)
     return c:upload_number_order_attachment("o-1", "proof-of-address", FILE, {}) end,
     "too many arguments: it is upload_number_order_attachment(order_id, attachment_id, file)" },
@@ -307,6 +314,11 @@ local RAISING_CASES = {
 describe("bad input", function()
   local server, new_client = helper.with_fake()
   local client
+
+  teardown(function()
+    os.remove(QUOTED_PATH)
+    os.remove(TEMPORARY)
+  end)
 
   before_each(function()
     client = new_client()

@@ -228,31 +228,40 @@ local CONTENT_TYPE_BY_EXTENSION = {
   pdf = "application/pdf", jpg = "image/jpeg", jpeg = "image/jpeg", png = "image/png",
 }
 
--- The file of an upload: { name, content_type, data }, or a path to read.
-local function file_to_send(plan, file)
-  if type(file) ~= "string" then
-    if type(file) ~= "table" then
-      return invalid(plan, 'file must be a table { name = "passport.pdf", content_type = "application/pdf",'
-        .. " data = <the bytes> }, or the path of a file to read (got a " .. type(file) .. ")")
-    end
-    local copy, problem = validate.raw_copy(file, "file")
-    if not copy then return invalid(plan, problem) end
-    local message, field = validate.fields(plan.body, copy, "field")
-    if message then return invalid(plan, "file: " .. message, field) end
-    return copy
-  end
-  local name = file:match("[^/\\]+$") or ""
+-- A file named by its path, read, as { name, content_type, data }.
+local function read_file(plan, path)
+  local name = path:match("[^/\\]+$") or ""
   local content_type = CONTENT_TYPE_BY_EXTENSION[(name:match("%.(%w+)$") or ""):lower()]
   if not content_type then
     return invalid(plan, format("file %q is read from a path only when it ends in .pdf, .jpg, .jpeg or .png:"
-      .. " for another, give { name, content_type, data }", file), "file")
+      .. " for another, give { name, content_type, data }", path), "file")
   end
-  local handle, open_problem = io.open(file, "rb")
+  local handle, open_problem = io.open(path, "rb")
   if not handle then return invalid(plan, "cannot read file: " .. tostring(open_problem), "file") end
   local data = handle:read("*a")
   handle:close()
-  if not data then return invalid(plan, format("cannot read file %q", file), "file") end
+  if not data then return invalid(plan, format("cannot read file %q", path), "file") end
   return { name = name, content_type = content_type, data = data }
+end
+
+-- The file of an upload, { name, content_type, data } or a path to read,
+-- checked against the endpoint's file schema (a name read from a path too:
+-- it goes into a header line).
+local function file_to_send(plan, file)
+  local checked, problem
+  if type(file) == "string" then
+    checked, problem = read_file(plan, file)
+    if not checked then return nil, problem end
+  elseif type(file) == "table" then
+    checked, problem = validate.raw_copy(file, "file")
+    if not checked then return invalid(plan, problem) end
+  else
+    return invalid(plan, 'file must be a table { name = "passport.pdf", content_type = "application/pdf",'
+      .. " data = <the bytes> }, or the path of a file to read (got a " .. type(file) .. ")")
+  end
+  local message, field = validate.fields(plan.body, checked, "field")
+  if message then return invalid(plan, "file: " .. message, field) end
+  return checked
 end
 
 -- What is wrong with a value for a path placeholder, for the message.
