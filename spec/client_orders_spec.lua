@@ -182,6 +182,13 @@ describe("emergency addresses and number orders on the wire", function()
     assert.equal(phone, order.orderNumbers[1].phoneNumber)
   end)
 
+  it("get_number_order: a state Sinch adds later comes through untouched", function()
+    server:script { path = "/numberOrders/order-9", status = 200,
+      body = { idNumberOrder = "order-9", state = "AWAITING_SIGNATURE" } }
+    local order = assert(client:get_number_order("order-9"))
+    assert.equal("AWAITING_SIGNATURE", order.state)
+  end)
+
   it("an order id is percent-encoded into its path segment", function()
     local _, err = client:get_number_order("no such order")
     assert.equal("not_found", err.kind)
