@@ -42,6 +42,7 @@ build = {
       ["sinchnumbers.endpoints"] = "lua/sinchnumbers/endpoints.lua",
       ["sinchnumbers.errors"] = "lua/sinchnumbers/errors.lua",
       ["sinchnumbers.json"] = "lua/sinchnumbers/json.lua",
+      ["sinchnumbers.multipart"] = "lua/sinchnumbers/multipart.lua",
       ["sinchnumbers.pager"] = "lua/sinchnumbers/pager.lua",
       ["sinchnumbers.pipeline"] = "lua/sinchnumbers/pipeline.lua",
       ["sinchnumbers.request"] = "lua/sinchnumbers/request.lua",

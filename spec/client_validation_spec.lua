@@ -6,6 +6,27 @@ local sinchnumbers = require "sinchnumbers"
 
 local PHONE = "+12065550100"
 
+local ADDRESS = { streetNumber = "1", streetInfo = "Main Street", city = "Seattle", state = "WA", postalCode = "98101" }
+local FILE = { name = "bill.pdf", content_type = "application/pdf", data = "%PDF-1.4" }
+-- A readable file whose name could not go into a Content-Disposition line as it is.
+local TEMPORARY = os.tmpname()
+local QUOTED_PATH = TEMPORARY .. '-a"b.pdf'
+assert(io.open(QUOTED_PATH, "wb")):close()
+
+-- A copy of `t` without one field, or with one more.
+local function without(t, name)
+  local copy = {}
+  for key, value in pairs(t) do copy[key] = value end
+  copy[name] = nil
+  return copy
+end
+
+local function with(t, name, value)
+  local copy = without(t, name)
+  copy[name] = value
+  return copy
+end
+
 -- { what, call(client) -> result, err, text the message must contain }
 local CASES = {
   -- phone numbers (E.164: "+", 2 to 15 digits, the first 1-9)
@@ -182,6 +203,95 @@ local CASES = {
   { "get_callback_configuration with params", function(c) return c:get_callback_configuration {} end,
     "takes no parameters or body" },
 
+  -- emergency addresses
+  { "emergency address without displayName", function(c)
+    return c:provision_emergency_address(PHONE, { address = ADDRESS }) end, "displayName is required" },
+  { "emergency address without postalCode", function(c)
+    return c:validate_emergency_address(PHONE, { displayName = "Desk", address = without(ADDRESS, "postalCode") })
+  end, "address.postalCode is required" },
+  { "misspelt streetInfo", function(c)
+    return c:provision_emergency_address(PHONE, { displayName = "Desk",
+      address = with(without(ADDRESS, "streetInfo"), "streetinfo", "Main Street") }) end,
+    'unknown field "address.streetinfo"; did you mean "streetInfo"?' },
+  { "emergency address as a string field", function(c)
+    return c:provision_emergency_address(PHONE, { displayName = "Desk", address = "1 Main Street" }) end,
+    "address must be a table with" },
+  { "deprovision with a body", function(c) return c:deprovision_emergency_address(PHONE, {}) end,
+    "takes no parameters or body, only the phone_number" },
+  { "emergency address for a bad phone", function(c) return c:get_emergency_address("2065550100") end, "E.164" },
+
+  -- number orders
+  { "requirements without numberType", function(c)
+    return c:lookup_number_requirements { regionCode = "FR" } end, 'numberType is required: one of "LOCAL"' },
+  { "requirements with type for numberType", function(c)
+    return c:lookup_number_requirements { regionCode = "FR", type = "LOCAL" } end,
+    'unknown field "type"; did you mean "numberType"?' },
+  { "order with neither option", function(c)
+    return c:create_number_order { regionCode = "FR", numberType = "LOCAL" } end,
+    'give exactly one of "numberOrderOption", "quantityOrderOption" (none is given)' },
+  { "order with both options", function(c)
+    return c:create_number_order { regionCode = "FR", numberType = "LOCAL",
+      numberOrderOption = { phoneNumbers = { "+33100000000" } }, quantityOrderOption = { requestedQuantity = 1 } }
+  end, 'not both numberOrderOption and quantityOrderOption' },
+  { "order of 0 numbers", function(c)
+    return c:create_number_order { regionCode = "FR", numberType = "LOCAL",
+      quantityOrderOption = { requestedQuantity = 0 } } end,
+    "quantityOrderOption.requestedQuantity must be an integer from 1 to 100 (got 0)" },
+  { "misspelt quantityOrderOption", function(c)
+    return c:create_number_order { regionCode = "FR", numberType = "LOCAL",
+      quantityOrderOptions = { requestedQuantity = 1 } } end, 'did you mean "quantityOrderOption"?' },
+  { "order with a lower-case regionCode", function(c)
+    return c:create_number_order { regionCode = "fr", numberType = "LOCAL",
+      quantityOrderOption = { requestedQuantity = 1 } } end, "two capital letters" },
+  { "order id missing", function(c) return c:get_number_order() end,
+    "order_id must be a number order's id (its idNumberOrder)" },
+  { "order id empty", function(c) return c:submit_number_order("") end, 'got "")' },
+  { "order id with a slash", function(c) return c:get_number_order_registration("a/b") end, 'without "/"' },
+  { "order id with a question mark", function(c) return c:get_number_order("a?b") end, 'without "/", "?" or "#"' },
+  { "order id ..", function(c) return c:get_number_order("..") end, 'other than "." or ".."' },
+  { "order id as a number", function(c) return c:get_number_order(7) end, "got a number" },
+  { "registration without data", function(c)
+    return c:update_number_order_registration("o-1", { businessName = "Acme" }) end,
+    'unknown field "businessName"; did you mean' },
+  { "registration data as a string", function(c)
+    return c:update_number_order_registration("o-1", { data = "Acme" }) end, "data must be a table of" },
+  { "submit with a body", function(c) return c:submit_number_order("o-1", {}) end,
+    "takes no parameters or body, only the order_id" },
+  { "attachment id with a hash", function(c)
+    return c:upload_number_order_attachment("o-1", "a#b", FILE) end, "attachment_id must be an attachment id" },
+  { "attachment id missing", function(c) return c:upload_number_order_attachment("o-1") end,
+    "attachment_id must be" },
+  { "upload without a file", function(c) return c:upload_number_order_attachment("o-1", "proof-of-address") end,
+    "file must be a table" },
+  { "upload file without data", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", without(FILE, "data")) end,
+    "file: data is required" },
+  { "upload file with a misspelt content_type", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address",
+      with(without(FILE, "content_type"), "contentType", "application/pdf")) end,
+    'did you mean "content_type"?' },
+  { "upload file name with a quote", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", with(FILE, "name", 'a"b.pdf')) end,
+    "no quotes, slashes or control characters" },
+  { "upload file name with a line break", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", with(FILE, "name", "a\r\nb.pdf")) end,
+    "name must be the file's name" },
+  { "upload content type that is not a MIME type", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", with(FILE, "content_type", "pdf")) end,
+    'a MIME type, e.g. "application/pdf" (got "pdf")' },
+  { "upload from a path with an unknown extension", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", "notes.txt") end,
+    "only when it ends in .pdf, .jpg, .jpeg or .png" },
+  { "upload from a path that does not exist", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", "/nonexistent/bill.pdf") end,
+    "cannot read file" },
+  { "upload from a path whose name has a quote", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", QUOTED_PATH) end,
+    "file: name must be the file's name" },
+  { "upload with a fourth argument", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", FILE, {}) end,
+    "too many arguments: it is upload_number_order_attachment(order_id, attachment_id, file)" },
+
   -- how methods are called
   { "too many arguments", function(c) return c:get_active_number(PHONE, {}) end, "takes no parameters" },
   { "a third argument", function(c) return c:update_active_number(PHONE, {}, {}) end,
@@ -204,6 +314,11 @@ local RAISING_CASES = {
 describe("bad input", function()
   local server, new_client = helper.with_fake()
   local client
+
+  teardown(function()
+    os.remove(QUOTED_PATH)
+    os.remove(TEMPORARY)
+  end)
 
   before_each(function()
     client = new_client()

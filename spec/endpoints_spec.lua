@@ -25,7 +25,21 @@ local function deep_copy(value, seen)
   return setmetatable(copy, getmetatable(value))
 end
 
-local PHONE = "+12065550100"
+-- A value for each kind of path placeholder, as the client takes it and as
+-- the path has it.
+local SAMPLE = {
+  phone_number = { value = "+12065550100", in_path = "%2B12065550100" },
+  order_id = { value = "fake-order-000001", in_path = "fake-order-000001" },
+  attachment_id = { value = "proof-of-address", in_path = "proof-of-address" },
+}
+
+local function path_arguments(endpoint, bad)
+  local values = {}
+  for name in endpoint.path:gmatch("{([%w_]+)}") do
+    if name ~= "project_id" then values[#values + 1] = bad and "not/an id" or SAMPLE[name].value end
+  end
+  return values
+end
 
 describe("the endpoint table", function()
   local server
@@ -47,11 +61,13 @@ describe("the endpoint table", function()
       project_id = helper.PROJECT_ID, key_id = helper.KEY_ID, key_secret = helper.KEY_SECRET,
       base_url = server.url, auth_url = server.url .. "/oauth2/token", timeout = 5, sleep = function() end,
     })
+    local unpack = table.unpack or unpack
     for _, endpoint in ipairs(endpoints) do
       local method = client[endpoint.name]
-      if endpoint.path:find("{phone_number}", 1, true) then
-        method(client, PHONE, nil)
-        method(client, "not a number")
+      local arguments = path_arguments(endpoint)
+      if #arguments > 0 then
+        method(client, unpack(arguments))
+        method(client, unpack(path_arguments(endpoint, true)))
       else
         method(client)
         method(client, { regionCode = "US", type = "LOCAL", capabilities = { "SMS" }, unknown = 1 })
@@ -76,7 +92,8 @@ describe("the endpoint table", function()
     assert.equal(200, token_status)
     local token = assert(table.concat(token_body):match('"access_token"%s*:%s*"([^"]+)"'))
     for _, endpoint in ipairs(require "sinchnumbers.endpoints") do
-      local path = endpoint.path:gsub("{project_id}", helper.PROJECT_ID):gsub("{phone_number}", "%%2B12065550100")
+      local path = endpoint.path:gsub("{project_id}", helper.PROJECT_ID)
+        :gsub("{([%w_]+)}", function(name) return SAMPLE[name].in_path end)
       local body = endpoint.body and "{}" or nil
       local answer = {}
       local _, status = http.request {

@@ -120,6 +120,30 @@ describe("webhooks.parse_event", function()
     assert.equals("SUCCEEDED", event.status)
   end)
 
+  it("reads a number-order event: resourceType NUMBER_ORDER, eventType NUMBER_ORDER_PROCESSING", function()
+    for _, status in ipairs { "IN_REVIEW", "BLOCKED", "COMPLETED", "REJECTED", "EXPIRED" } do
+      local event = assert(sinchnumbers_webhooks.parse_event(
+        '{"eventId":"e2","timestamp":"2026-12-01T10:00:00","projectId":"p","resourceId":"order-1",'
+        .. '"resourceType":"NUMBER_ORDER","eventType":"NUMBER_ORDER_PROCESSING","status":"' .. status .. '",'
+        .. '"failureCode":null}'))
+      assert.equals("NUMBER_ORDER", event.resourceType)
+      assert.equals("order-1", event.resourceId)
+      assert.equals("NUMBER_ORDER_PROCESSING", event.eventType)
+      assert.equals(status, event.status)
+      assert.equals(1796119200, event.unix_time)
+    end
+  end)
+
+  it("keeps resource types, event types, statuses and fields it does not know as they are", function()
+    local event = assert(sinchnumbers_webhooks.parse_event(
+      '{"eventId":"e3","timestamp":"2026-12-01T10:00:00","resourceType":"BRAND_NEW_RESOURCE",'
+      .. '"eventType":"SOMETHING_SINCH_ADDS_LATER","status":"HALFWAY","extra":{"nested":[1,2]}}'))
+    assert.equals("BRAND_NEW_RESOURCE", event.resourceType)
+    assert.equals("SOMETHING_SINCH_ADDS_LATER", event.eventType)
+    assert.equals("HALFWAY", event.status)
+    assert.same({ nested = { 1, 2 } }, event.extra)
+  end)
+
   it("agrees with the system's own UTC clock", function()
     local pipe = assert(io.popen("TZ=UTC date -d '1999-12-31 23:00:00' +%s"))
     local expected = tonumber(pipe:read("*a"))

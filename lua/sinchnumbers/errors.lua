@@ -15,7 +15,9 @@
 --   hint         what the client adds about the outcome and what to do next:
 --                that an unclear rent was checked and what the check showed,
 --                that no access token could be had so nothing was sent, that
---                the call's deadline cut a try short or stopped the retries
+--                the call's deadline cut a try short or stopped the retries,
+--                how to look after another unclear non-idempotent call (the
+--                endpoint's if_unclear), that a refused rent needs a number order
 --   status       HTTP status of the answer
 --   code         Sinch's numeric error code, or the OAuth2 `error` string
 --   reason       Sinch's error status string ("NOT_FOUND", "INVALID_ARGUMENT", ...)

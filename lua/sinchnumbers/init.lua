@@ -172,9 +172,13 @@ local PLAN = request.compile(endpoints)
 
 local function argument_names(plan)
   local names = {}
-  if plan.path_placeholder then names[#names + 1] = plan.path_placeholder end
+  for _, placeholder in ipairs(plan.placeholders) do names[#names + 1] = placeholder.name end
   if plan.query then names[#names + 1] = "params" end
-  if plan.body then names[#names + 1] = "body" end
+  if plan.multipart_part then
+    names[#names + 1] = "file"
+  elseif plan.body then
+    names[#names + 1] = "body"
+  end
   return table.concat(names, ", ")
 end
 
@@ -194,24 +198,31 @@ local function client_behind(value)
 end
 
 -- One client method from one endpoint plan: check the arguments, build the
--- request, run it through the pipeline.
+-- request, run it through the pipeline. The arguments are the path
+-- placeholders' values, in path order, then the params or body.
 local function endpoint_method(plan)
-  local name, takes_path_value = plan.name, plan.path_placeholder ~= nil
+  local name, path_values = plan.name, #plan.placeholders
   local usage = name .. "(" .. argument_names(plan) .. ")"
-  return function(object, first, second, third)
+  -- Fixed arguments (at most request.MAX_PATH_VALUES path values, then the
+  -- params or body) rather than `...`, so that a call makes no table.
+  return function(object, first, second, third, fourth)
     local self = client_behind(object)
     if not self then
       return nil, errors.invalid_argument("call it as client:" .. usage .. ", with a colon")
     end
-    local path_value, input, extra = nil, first, second
-    if takes_path_value then path_value, input, extra = first, second, third end
+    local input, extra, path_value = first, second, nil
+    if path_values == 1 then
+      input, extra, path_value = second, third, first
+    elseif path_values == 2 then
+      input, extra, path_value = third, fourth, first
+    end
     if extra ~= nil then
       return nil, errors.invalid_argument("too many arguments: it is " .. usage)
     end
     local prepared = self._requests[name]
-    local url, body = request.build(plan, prepared.url_prefix, path_value, input)
+    local url, body, content_type = request.build(plan, prepared.url_prefix, input, first, second)
     if not url then return nil, body end
-    return self._pipeline:call(prepared, url, body, path_value)
+    return self._pipeline:call(prepared, url, body, content_type, path_value)
   end
 end
 

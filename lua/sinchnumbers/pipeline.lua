@@ -229,6 +229,15 @@ local function report(self, method, url, headers, started, attempt, status, fail
   if not ok then hook_failed(problem) end
 end
 
+-- The auth object's headers (shared, never changed) with a body's own
+-- Content-Type, such as a multipart upload's with its boundary.
+local function with_content_type(headers, content_type)
+  local copy = {}
+  for name, value in pairs(headers) do copy[name] = value end
+  copy["Content-Type"] = content_type
+  return copy
+end
+
 -- Every endpoint answers a JSON object; an array or a string decodes to
 -- a Lua value too, so the first character tells them apart.
 local function decode_answer(status, body)
@@ -280,7 +289,7 @@ end
 -- no bearer token is added and a 401 is no reason to refresh one) and what
 -- its failures are to the caller (`failures_are`). `ends_at` is the call's
 -- deadline, if any, on precise_clock.
-local function send_with_retries(self, described, url, body, ends_at)
+local function send_with_retries(self, described, url, body, ends_at, content_type)
   local method, idempotent, own_headers = described.method, described.idempotent, described.headers
   local attempts, retries, refreshed, unclear_before = 0, 0, false, false
   local on_request = self.on_request
@@ -290,6 +299,7 @@ local function send_with_retries(self, described, url, body, ends_at)
     if not headers then
       headers, failure = self.auth.headers(body ~= nil, ends_at, self)
       if not headers then return nil, without_token(failure, attempts) end
+      if content_type then headers = with_content_type(headers, content_type) end
     end
     local timeouts = try_timeouts(self, ends_at)
     if not timeouts then
@@ -360,13 +370,12 @@ end
 local function confirm(self, prepared, path_value, failure, ends_at)
   local check = prepared.confirmation
   if not check then
-    errors.add_hint(failure, prepared.plan.name
-      .. " may or may not have taken effect: look with list_active_numbers before trying again")
+    errors.add_hint(failure, prepared.plan.name .. " may or may not have taken effect: " .. prepared.plan.if_unclear)
     return
   end
   local name = check.plan.name
-  local url = request.build(check.plan, check.url_prefix, path_value)
-  local found, check_failure = self:call(check, url, nil, path_value, ends_at)
+  local url = request.build(check.plan, check.url_prefix, nil, path_value)
+  local found, check_failure = self:call(check, url, nil, nil, path_value, ends_at)
   if found then
     failure.rented = true
     errors.add_hint(failure, "but " .. name .. " shows " .. path_value .. " is now in the project: it was rented")
@@ -381,19 +390,22 @@ local function confirm(self, prepared, path_value, failure, ends_at)
 end
 
 -- Runs one endpoint call of a prepared request (request.prepare): url and
--- body are built and checked already. `ends_at` is given for a call made
--- on behalf of another (the confirmation).
-function Pipeline:call(prepared, url, body, path_value, ends_at)
+-- body (and the body's content type, when it is not JSON) are built and
+-- checked already; path_value is the first path placeholder's. `ends_at` is
+-- given for a call made on behalf of another (the confirmation).
+function Pipeline:call(prepared, url, body, content_type, path_value, ends_at)
   local plan = prepared.plan
   if #url > MAX_URL_BYTES then
     return nil, errors.invalid_argument(("%s: the URL would be %d bytes long, above the limit of %d"
       .. " (is a parameter such as pageToken far too long?)"):format(plan.name, #url, MAX_URL_BYTES))
   end
   if not ends_at and self.deadline then ends_at = self.precise_clock() + self.deadline end
-  local result, failure = send_with_retries(self, plan, url, body, ends_at)
+  local result, failure = send_with_retries(self, plan, url, body, ends_at, content_type)
   if result then return result end
   if not plan.idempotent and outcome_unclear(failure) then
     confirm(self, prepared, path_value, failure, ends_at)
+  elseif plan.if_refused and failure.status == 400 and failure.reason == "FAILED_PRECONDITION" then
+    errors.add_hint(failure, plan.if_refused)
   end
   return nil, failure
 end

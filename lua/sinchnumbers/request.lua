@@ -7,6 +7,7 @@
 local codec = require "sinchnumbers.codec"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
+local multipart = require "sinchnumbers.multipart"
 local validate = require "sinchnumbers.validate"
 
 local url_encode = codec.url_encode
@@ -15,37 +16,72 @@ local format, concat = string.format, table.concat
 
 local request = {}
 
+-- An id the service gave (of an order, of an attachment) as one path
+-- segment: "." or ".." would climb out of it, and "/", "?" or "#" could
+-- only be a mistake.
+local function path_id(value)
+  if type(value) ~= "string" or not value:find("%S") or value == "." or value == ".."
+      or value:find("[/?#]") then
+    return nil
+  end
+  return url_encode(value)
+end
+
+local function id_expect(what)
+  return what .. ': a non-empty string other than "." or "..", without "/", "?" or "#"'
+end
+
 -- The kinds of value that fill a path placeholder, by placeholder name: the
--- check and the percent-encoding in one C call (for the hot path), and the
--- words for what it allows when that call gives nil.
+-- check and the percent-encoding in one call (in C for the phone numbers of
+-- the hot path), and the words for what it allows when that call gives nil.
 local PATH_PLACEHOLDERS = {
   phone_number = {
     encode = codec.e164_path,
     expect = 'in E.164 format: "+" then 2 to 15 digits, the first of them 1-9, e.g. "+12065550100"',
   },
+  order_id = { encode = path_id, expect = id_expect("a number order's id (its idNumberOrder)") },
+  attachment_id = { encode = path_id, expect = id_expect("an attachment id from lookup_number_requirements") },
 }
 
 local NO_INPUT = {}
 
+-- How many path values a method passes on to request.build.
+request.MAX_PATH_VALUES = 2
+
+-- The placeholders of a path after {project_id}, in order: each with its
+-- kind's encode and expect and the literal text that follows it; and the
+-- text before the first.
+local function path_placeholders(endpoint, after_project)
+  local before, rest = after_project:match("^([^{]*)(.*)$")
+  local placeholders = {}
+  while rest ~= "" do
+    local name, literal, remaining = rest:match("^{([%w_]+)}([^{]*)(.*)$")
+    assert(name, endpoint.name .. ": a malformed path placeholder in " .. endpoint.path)
+    local kind = assert(PATH_PLACEHOLDERS[name], endpoint.name .. ": no placeholder kind for {" .. name .. "}")
+    placeholders[#placeholders + 1] = { name = name, encode = kind.encode, expect = kind.expect, suffix = literal }
+    rest = remaining
+  end
+  return before, placeholders
+end
+
 -- One endpoint's plan: its path template split into the part before the
--- placeholder, the placeholder and the part after, and its schemas compiled.
+-- first placeholder and the placeholders, and its schemas compiled.
 local function endpoint_plan(endpoint)
   local before_project, after_project = endpoint.path:match("^(.-){project_id}(.*)$")
-  local middle, placeholder, suffix = after_project:match("^(.-){([%w_]+)}(.*)$")
-  assert(not (suffix or ""):find("{", 1, true),
-    endpoint.name .. ": at most one path placeholder besides {project_id}")
-  assert(not placeholder or PATH_PLACEHOLDERS[placeholder],
-    endpoint.name .. ": no placeholder kind for {" .. tostring(placeholder) .. "}")
+  local middle, placeholders = path_placeholders(endpoint, after_project)
+  assert(#placeholders <= request.MAX_PATH_VALUES,
+    endpoint.name .. ": at most " .. request.MAX_PATH_VALUES .. " path placeholders besides {project_id}")
   local plan = {
     name = endpoint.name,
     method = endpoint.method,
     idempotent = endpoint.idempotent ~= false,
     path_before_project = before_project,
-    path_middle = middle or after_project,
-    path_placeholder = placeholder,
-    placeholder_kind = PATH_PLACEHOLDERS[placeholder],
-    path_suffix = suffix or "",
+    path_middle = middle,
+    placeholders = placeholders,
     body_default = endpoint.body_default,
+    multipart_part = endpoint.multipart_part,
+    if_unclear = endpoint.if_unclear,
+    if_refused = endpoint.if_refused,
   }
   if endpoint.query then
     plan.query_schema = validate.compile({ type = "object", fields = endpoint.query })
@@ -73,6 +109,8 @@ function request.compile(endpoints)
     by_name[endpoint.name] = plans[i]
   end
   for i, endpoint in ipairs(endpoints) do
+    assert(endpoint.idempotent ~= false or endpoint.confirm_with or endpoint.if_unclear,
+      endpoint.name .. ": a call that is not idempotent says how to confirm it (confirm_with or if_unclear)")
     if endpoint.confirm_with then
       plans[i].confirmation = assert(by_name[endpoint.confirm_with],
         endpoint.name .. ": confirm_with names no endpoint")
@@ -184,23 +222,69 @@ local function json_body(plan, body)
   return encoded
 end
 
--- What is wrong with a value for a path placeholder, for the message.
-local function placeholder_problem(name, kind, value)
-  local got = type(value) == "string" and format("%q", value) or "a " .. type(value)
-  return name .. " must be " .. kind.expect .. " (got " .. got .. ")", name
+-- The content types of the files an upload reads from a path; any other
+-- file is given as a table, with its type.
+local CONTENT_TYPE_BY_EXTENSION = {
+  pdf = "application/pdf", jpg = "image/jpeg", jpeg = "image/jpeg", png = "image/png",
+}
+
+-- A file named by its path, read, as { name, content_type, data }.
+local function read_file(plan, path)
+  local name = path:match("[^/\\]+$") or ""
+  local content_type = CONTENT_TYPE_BY_EXTENSION[(name:match("%.(%w+)$") or ""):lower()]
+  if not content_type then
+    return invalid(plan, format("file %q is read from a path only when it ends in .pdf, .jpg, .jpeg or .png:"
+      .. " for another, give { name, content_type, data }", path), "file")
+  end
+  local handle, open_problem = io.open(path, "rb")
+  if not handle then return invalid(plan, "cannot read file: " .. tostring(open_problem), "file") end
+  local data = handle:read("*a")
+  handle:close()
+  if not data then return invalid(plan, format("cannot read file %q", path), "file") end
+  return { name = name, content_type = content_type, data = data }
 end
 
--- Checks the caller's arguments and builds the request of an endpoint plan.
--- Returns url, body (nil when the plan sends none), or nil, err.
-function request.build(plan, url_prefix, path_value, input)
+-- The file of an upload, { name, content_type, data } or a path to read,
+-- checked against the endpoint's file schema (a name read from a path too:
+-- it goes into a header line).
+local function file_to_send(plan, file)
+  local checked, problem
+  if type(file) == "string" then
+    checked, problem = read_file(plan, file)
+    if not checked then return nil, problem end
+  elseif type(file) == "table" then
+    checked, problem = validate.raw_copy(file, "file")
+    if not checked then return invalid(plan, problem) end
+  else
+    return invalid(plan, 'file must be a table { name = "passport.pdf", content_type = "application/pdf",'
+      .. " data = <the bytes> }, or the path of a file to read (got a " .. type(file) .. ")")
+  end
+  local message, field = validate.fields(plan.body, checked, "field")
+  if message then return invalid(plan, "file: " .. message, field) end
+  return checked
+end
+
+-- What is wrong with a value for a path placeholder, for the message.
+local function placeholder_problem(placeholder, value)
+  local got = type(value) == "string" and format("%q", value) or "a " .. type(value)
+  return placeholder.name .. " must be " .. placeholder.expect .. " (got " .. got .. ")", placeholder.name
+end
+
+-- Checks the caller's arguments and builds the request of an endpoint plan:
+-- `input` (params or body) and the values of the path placeholders, in path
+-- order (as arguments rather than a list: the hot path makes no table).
+-- Returns url, body (nil when the plan sends none) and its content type
+-- when it is not JSON; or nil, err.
+function request.build(plan, url_prefix, input, first_value, second_value)
   local url = url_prefix
-  local kind = plan.placeholder_kind
-  if kind then
-    local encoded = kind.encode(path_value)
-    if not encoded then
-      return invalid(plan, placeholder_problem(plan.path_placeholder, kind, path_value))
-    end
-    url = url .. encoded .. plan.path_suffix
+  local placeholders = plan.placeholders
+  local value, next_value = first_value, second_value
+  for i = 1, #placeholders do
+    local placeholder = placeholders[i]
+    local encoded = placeholder.encode(value)
+    if not encoded then return invalid(plan, placeholder_problem(placeholder, value)) end
+    url = url .. encoded .. placeholder.suffix
+    value, next_value = next_value, nil
   end
   if plan.query then
     if input == nil then input = NO_INPUT end
@@ -218,15 +302,29 @@ function request.build(plan, url_prefix, path_value, input)
     return url
   end
   if plan.body then
+    if plan.multipart_part then
+      local file, err = file_to_send(plan, input)
+      if not file then return nil, err end
+      local body, content_type = multipart.body(plan.multipart_part, file)
+      if not body then return invalid(plan, content_type) end
+      return url, body, content_type
+    end
     local body, err = json_body(plan, input)
     if not body then return nil, err end
     return url, body
   end
   if input ~= nil then
-    return invalid(plan, "takes no parameters or body"
-      .. (plan.path_placeholder and ", only the " .. plan.path_placeholder or ""))
+    return invalid(plan, "takes no parameters or body" .. (#placeholders > 0
+      and ", only the " .. request.placeholder_names(plan) or ""))
   end
   return url
+end
+
+-- "order_id, attachment_id": the names of a plan's path placeholders.
+function request.placeholder_names(plan)
+  local names = {}
+  for i, placeholder in ipairs(plan.placeholders) do names[i] = placeholder.name end
+  return concat(names, ", ")
 end
 
 return request

@@ -156,6 +156,24 @@ local function check(schema, value, label, noun)
   return format("%s (got a %s)", message, value == null and "null" or type(value)), label
 end
 
+-- An object's `exactly_one_of` names fields of which one, and only one, is given.
+local function choice_problem(names, tbl, prefix)
+  local given
+  for _, name in ipairs(names) do
+    local value = tbl[name]
+    if value ~= nil and value ~= null then
+      if given then
+        return format("give exactly one of %s, not both %s%s and %s%s",
+          quoted_list(names), prefix, given, prefix, name), prefix .. name
+      end
+      given = name
+    end
+  end
+  if not given then
+    return format("give exactly one of %s (none is given)", quoted_list(names)), prefix .. names[1]
+  end
+end
+
 -- `prefix` is "" at the top level and "numberPattern." inside an object;
 -- `noun` says what the names are: "option", "parameter" or "field".
 function check_fields(schema, tbl, prefix, noun)
@@ -197,6 +215,7 @@ function check_fields(schema, tbl, prefix, noun)
       if message then return message, bad_field end
     end
   end
+  if schema.exactly_one_of then return choice_problem(schema.exactly_one_of, tbl, prefix) end
   return nil
 end
 

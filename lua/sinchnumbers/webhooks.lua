@@ -92,6 +92,10 @@ webhooks.unix_time = time.parse_iso8601
 -- The event keeps Sinch's field names (eventId, timestamp, projectId,
 -- resourceId, resourceType, eventType, status, failureCode, ...) and gains
 -- `unix_time`: the timestamp read as UTC, in seconds since the epoch.
+-- Events of number orders have `resourceType = "NUMBER_ORDER"`, the order's
+-- id as `resourceId`, `eventType = "NUMBER_ORDER_PROCESSING"` and the order's
+-- `status` (`IN_REVIEW`, `BLOCKED`, `COMPLETED`, `REJECTED`, `EXPIRED`).
+-- Types and values it does not know are kept as they are.
 -- Verify the signature first.
 -- @tparam string raw_body the request body
 -- @treturn[1] table the event
