@@ -121,7 +121,9 @@ function orders.expire_due(app)
   local now = app:now()
   for _, record in pairs(app.orders.by_id) do
     if record.order.state == "CREATED" and now >= record.expire_at then
-      set_state(record, "EXPIRED", now)
+      -- It expired at its expireTime, not when a request happened to notice
+      -- (which may be a second later).
+      set_state(record, "EXPIRED", record.expire_at)
       for _, entry in ipairs(record.entries) do app.inventory:give_back(entry.phoneNumber) end
     end
   end
