@@ -7,7 +7,7 @@
 # loopback port, and runs the command with the fake's credentials and URLs in
 # SINCH_PROJECT_ID, SINCH_KEY_ID, SINCH_KEY_SECRET, SINCH_NUMBERS_URL and
 # SINCH_AUTH_URL, and this checkout's modules on LUA_PATH and LUA_CPATH (the
-# core from $BUILD, default build/5.4). Stops the fake by its pid when the
+# C modules from $BUILD, default build/5.4). Stops the fake by its pid when the
 # command ends, and exits with the command's status.
 set -u
 
@@ -20,7 +20,7 @@ if [ $# = 0 ]; then
   exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
-case $BUILD in /*) core=$BUILD ;; *) core=$root/$BUILD ;; esac
+case $BUILD in /*) c_modules=$BUILD ;; *) c_modules=$root/$BUILD ;; esac
 
 fake_output=$(mktemp)
 "$LUA" "$root/fake/bin/sinchnumbers-fake" --port 0 > "$fake_output" 2>&1 < /dev/null &
@@ -45,7 +45,7 @@ done
 export SINCH_PROJECT_ID=test-project SINCH_KEY_ID=test-key-id SINCH_KEY_SECRET=test-key-secret
 export SINCH_NUMBERS_URL="$url" SINCH_AUTH_URL="$url/oauth2/token"
 export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;$root/fake/lua/?.lua;$root/fake/lua/?/init.lua;${LUA_PATH:-;}"
-export LUA_CPATH="$core/?.so;${LUA_CPATH:-;}"
+export LUA_CPATH="$c_modules/?.so;${LUA_CPATH:-;}"
 "$@"
 status=$?
 exit "$status"
