@@ -39,6 +39,8 @@ build = {
    modules = {
       ["sinchnumbers"] = "lua/sinchnumbers/init.lua",
       ["sinchnumbers.auth"] = "lua/sinchnumbers/auth.lua",
+      -- Needs a Redis client, not declared: see its documentation.
+      ["sinchnumbers.cache.redis"] = "lua/sinchnumbers/cache/redis.lua",
       ["sinchnumbers.endpoints"] = "lua/sinchnumbers/endpoints.lua",
       ["sinchnumbers.errors"] = "lua/sinchnumbers/errors.lua",
       ["sinchnumbers.json"] = "lua/sinchnumbers/json.lua",

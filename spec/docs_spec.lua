@@ -74,6 +74,17 @@ describe("doc/api/codec.luadoc", function()
   end)
 end)
 
+describe("lua/sinchnumbers/cache/redis.lua", function()
+  it("documents every function of the module", function()
+    local text = read("lua/sinchnumbers/cache/redis.lua")
+    local absent = {}
+    for name in pairs(require "sinchnumbers.cache.redis") do
+      if not text:find("\n%-%-[^\n]*\n[^\n]*redis_cache%." .. name .. "%f[^%w_]") then absent[#absent + 1] = name end
+    end
+    assert.equal("", table.concat(absent, ", "))
+  end)
+end)
+
 describe("lua/sinchnumbers/transport/curl.lua", function()
   local text = read("lua/sinchnumbers/transport/curl.lua")
 
