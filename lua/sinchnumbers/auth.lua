@@ -54,6 +54,25 @@ local function memory_cache(clock)
   return cache
 end
 
+-- A shared cache (Redis) that fails is a miss; then the token this client
+-- fetched is served from a cache of its own, so that an outage costs one
+-- token request per client, not one per call. The lock stays the shared
+-- cache's alone: own:set of a lock's key only ever deletes it.
+local function with_own_copy(shared, own)
+  return {
+    get = function(_, key)
+      local value, problem = shared:get(key)
+      if value == nil and problem ~= nil then return own:get(key) end
+      return value
+    end,
+    set = function(_, key, value, ttl)
+      own:set(key, value, ttl)
+      return shared:set(key, value, ttl)
+    end,
+    add = function(_, key, value, ttl) return shared:add(key, value, ttl) end,
+  }
+end
+
 -- What a lock holder writes into the lock, so that a waiter can tell a
 -- holder in its own process from one elsewhere: the nginx worker's pid, or
 -- outside nginx a name made once per process.
@@ -105,7 +124,8 @@ function auth.new(options)
 
   local auth_url = options.auth_url
   local clock, fresh_clock, sleep = options.clock, options.fresh_clock or options.clock, options.sleep
-  local cache = options.token_cache or memory_cache(clock)
+  local cache = options.token_cache and with_own_copy(options.token_cache, memory_cache(clock))
+    or memory_cache(clock)
   -- ngx.sleep lets the rest of the worker run while we wait; any other sleep
   -- (socket.sleep with libcurl inside nginx, a test's no-op) stops it, so a
   -- lock held in this very process could never be released meanwhile.
