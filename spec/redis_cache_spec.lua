@@ -184,6 +184,18 @@ describe("sinchnumbers.cache.redis", function()
     assert.matches("port", err.message)
   end)
 
+  it("does not wait, with libcurl's sleep that does not yield, for a lock held in its own worker", function()
+    fake_server:reset()
+    -- The lock's holder is this worker, which socket.sleep keeps from running:
+    -- waiting would last until the lock frees itself.
+    local plan = { options = client_options(), redis = { port = redis.port }, leftover_lock = 5 }
+    plan.options.transport = "curl"
+    local answer = hosts[1].drive("/redis", plan)
+    assert.same({}, answer.errors)
+    assert.is_true(answer.elapsed < 3, "waited " .. answer.elapsed .. " s")
+    assert.equals(1, token_requests())
+  end)
+
   it("keeps the clients working on their own tokens while Redis is down, with one warning per process", function()
     fake_server:reset()
     redis.stop()

@@ -188,8 +188,9 @@ function auth.new(options)
 
   -- Is waiting for this lock's holder pointless? It is when the holder
   -- lives in this process and our sleep keeps it from running.
+  -- (As text: Redis gives back the worker's pid as a string.)
   local function waiting_stalls()
-    return not sleep_yields and cache:get(lock_key) == this_process()
+    return not sleep_yields and tostring(cache:get(lock_key)) == tostring(this_process())
   end
 
   -- One token request for everyone who shares the cache (the client's own
