@@ -25,6 +25,9 @@
 --   field        the offending parameter, for invalid_argument
 --   retryable    true when trying again later may succeed
 --   retry_after  seconds the server asked us to wait (Retry-After)
+--   headers      the answer's headers, by lower-case name (an answer that is not 2xx)
+--   request_id   the answer's x-request-id, else x-correlation-id, else
+--                traceparent: what names the request in the service's logs
 --   method, url  the request that failed
 --   attempts     how many times it was tried
 --   sent         false when the request certainly never left this machine

@@ -49,6 +49,16 @@ local QUOTED_BYTES = 200
 
 local KIND_BY_STATUS = { [401] = "auth", [403] = "auth", [404] = "not_found", [429] = "rate_limited" }
 
+-- Headers that name a request in the service's logs, the first one found
+-- becoming err.request_id (what to quote to Sinch's support).
+local REQUEST_ID_HEADERS = { "x-request-id", "x-correlation-id", "traceparent" }
+
+local function request_id(headers)
+  for _, name in ipairs(REQUEST_ID_HEADERS) do
+    if headers[name] then return headers[name] end
+  end
+end
+
 -- The jitter's random numbers come from a generator of our own (Park and
 -- Miller's "minimal standard": exact in doubles and integers alike, so the
 -- same on every Lua), not from math.random. On 5.1-5.3 and LuaJIT
@@ -131,6 +141,9 @@ local function answer_failure(self, status, headers, body, idempotent, failures_
     status = status,
     retryable = (idempotent and RETRYABLE_STATUS[status]) or false,
     retry_after = pipeline.parse_retry_after(headers["retry-after"], self.clock()),
+    -- The transport's own table (lower-case names), made anew for each answer.
+    headers = headers ~= NO_HEADERS and headers or {},
+    request_id = request_id(headers),
   }
   local message
   local decoded = json.decode(body)
