@@ -200,8 +200,9 @@ local CASES = {
     "hmacSecret must be a string" },
   { "misspelt hmacSecret", function(c) return c:update_callback_configuration { secret = "x" } end,
     'did you mean "hmacSecret"?' },
-  { "get_callback_configuration with params", function(c) return c:get_callback_configuration {} end,
-    "takes no parameters or body" },
+  { "get_callback_configuration with params", function(c)
+    return c:get_callback_configuration { hmacSecret = "x" } end,
+    'unknown call option "hmacSecret"' },
 
   -- emergency addresses
   { "emergency address without displayName", function(c)
@@ -216,8 +217,10 @@ local CASES = {
   { "emergency address as a string field", function(c)
     return c:provision_emergency_address(PHONE, { displayName = "Desk", address = "1 Main Street" }) end,
     "address must be a table with" },
-  { "deprovision with a body", function(c) return c:deprovision_emergency_address(PHONE, {}) end,
-    "takes no parameters or body, only the phone_number" },
+  { "deprovision with a body", function(c)
+    return c:deprovision_emergency_address(PHONE, { displayName = "Desk" }) end,
+    'unknown call option "displayName"; did you mean "deadline"? (allowed: "timeout", "connect_timeout", '
+      .. '"max_retries", "deadline"); it is deprovision_emergency_address(phone_number[, options])' },
   { "emergency address for a bad phone", function(c) return c:get_emergency_address("2065550100") end, "E.164" },
 
   -- number orders
@@ -255,8 +258,8 @@ local CASES = {
     'unknown field "businessName"; did you mean' },
   { "registration data as a string", function(c)
     return c:update_number_order_registration("o-1", { data = "Acme" }) end, "data must be a table of" },
-  { "submit with a body", function(c) return c:submit_number_order("o-1", {}) end,
-    "takes no parameters or body, only the order_id" },
+  { "submit with a body", function(c) return c:submit_number_order("o-1", {}, {}) end,
+    "too many arguments: it is submit_number_order(order_id[, options])" },
   { "attachment id with a hash", function(c)
     return c:upload_number_order_attachment("o-1", "a#b", FILE) end, "attachment_id must be an attachment id" },
   { "attachment id missing", function(c) return c:upload_number_order_attachment("o-1") end,
@@ -288,14 +291,23 @@ local CASES = {
   { "upload from a path whose name has a quote", function(c)
     return c:upload_number_order_attachment("o-1", "proof-of-address", QUOTED_PATH) end,
     "file: name must be the file's name" },
-  { "upload with a fourth argument", function(c)
-    return c:upload_number_order_attachment("o-1", "proof-of-address", FILE, {}) end,
-    "too many arguments: it is upload_number_order_attachment(order_id, attachment_id, file)" },
+  { "upload with a fifth argument", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", FILE, {}, {}) end,
+    "too many arguments: it is upload_number_order_attachment(order_id, attachment_id, file[, options])" },
+  { "call options that are not a table", function(c) return c:get_active_number(PHONE, 30) end,
+    "the call options must be a table (timeout, connect_timeout, max_retries, deadline), got a number" },
+  { "a misspelt call option", function(c) return c:list_active_numbers({ regionCode = "US" }, { timeuot = 1 }) end,
+    'list_active_numbers: unknown call option "timeuot"; did you mean "timeout"?' },
+  { "a call timeout of 0", function(c) return c:list_active_numbers(nil, { timeout = 0 }) end,
+    "timeout must be a number of seconds above 0" },
+  { "call max_retries above 10", function(c) return c:list_active_numbers(nil, { max_retries = 11 }) end,
+    "max_retries must be an integer from 0 to 10" },
 
   -- how methods are called
-  { "too many arguments", function(c) return c:get_active_number(PHONE, {}) end, "takes no parameters" },
-  { "a third argument", function(c) return c:update_active_number(PHONE, {}, {}) end,
-    "too many arguments: it is update_active_number(phone_number, body)" },
+  { "too many arguments", function(c) return c:get_active_number(PHONE, {}, {}) end,
+    "too many arguments: it is get_active_number(phone_number[, options])" },
+  { "a fourth argument", function(c) return c:update_active_number(PHONE, {}, {}, {}) end,
+    "too many arguments: it is update_active_number(phone_number, body[, options])" },
   { "a dot instead of a colon", function(c) return c.get_active_number(PHONE) end, "with a colon" },
   { "all_active_numbers with limit 0", function(c) return c:all_active_numbers({}, 0) end,
     "limit must be a whole number of at least 1" },
@@ -366,7 +378,7 @@ describe("bad input", function()
     end
     server:clear_requests()
     local _, err = wrapper.list_available_regions()
-    check_error(err, "call it as client:list_available_regions(params), with a colon")
+    check_error(err, "call it as client:list_available_regions(params[, options]), with a colon")
   end)
 
   it("never echoes a value given for hmacSecret", function()

@@ -66,6 +66,17 @@ local function project_id_fits(value)
     and not value:find("[/?#]")
 end
 
+-- Seconds for a whole call: token, tries, waits and confirmation.
+local DEADLINE = contract.seconds_field("deadline")
+local MAX_RETRIES = { name = "max_retries", type = "integer", min = 0, max = 10 }
+
+-- What one call may set for itself, over the client's options (the last
+-- argument of every endpoint method).
+local CALL_OPTIONS = validate.compile {
+  type = "object",
+  fields = { contract.FIELD.timeout, contract.FIELD.connect_timeout, MAX_RETRIES, DEADLINE },
+}
+
 local OPTIONS = validate.compile {
   type = "object",
   fields = {
@@ -78,9 +89,8 @@ local OPTIONS = validate.compile {
     url_option("auth_url"),
     contract.FIELD.timeout,
     contract.FIELD.connect_timeout,
-    -- Seconds for a whole call: token, tries, waits and confirmation.
-    contract.seconds_field("deadline"),
-    { name = "max_retries", type = "integer", min = 0, max = 10 },
+    DEADLINE,
+    MAX_RETRIES,
     contract.FIELD.max_body_size,
     {
       name = "transport",
@@ -197,32 +207,60 @@ local function client_behind(value)
   end
 end
 
+-- The n-th of a method's arguments and the one after it.
+local function argument_pair(n, first, second, third, fourth, fifth)
+  if n == 1 then return first, second end
+  if n == 2 then return second, third end
+  if n == 3 then return third, fourth end
+  return fourth, fifth
+end
+
+-- A call's options, checked, as the pipeline for that call; or nil, err.
+local function call_pipeline(self, name, usage, options)
+  if type(options) ~= "table" then
+    return nil, errors.invalid_argument(name .. ": the call options must be a table ("
+      .. table.concat(CALL_OPTIONS.names, ", ") .. "), got a " .. type(options) .. "; it is " .. usage)
+  end
+  local copy, problem = validate.raw_copy(options, "the call options")
+  if not copy then return nil, errors.invalid_argument(name .. ": " .. problem) end
+  local message, field = validate.fields(CALL_OPTIONS, copy, "call option")
+  if message then return nil, errors.invalid_argument(name .. ": " .. message .. "; it is " .. usage, field) end
+  return self._pipeline:for_call(copy)
+end
+
 -- One client method from one endpoint plan: check the arguments, build the
 -- request, run it through the pipeline. The arguments are the path
--- placeholders' values, in path order, then the params or body.
+-- placeholders' values, in path order, then the params or body, then
+-- the call's options (optional).
 local function endpoint_method(plan)
   local name, path_values = plan.name, #plan.placeholders
-  local usage = name .. "(" .. argument_names(plan) .. ")"
+  local takes_input = (plan.query or plan.body) and true or false
+  local options_at = path_values + (takes_input and 1 or 0) + 1
+  local named = argument_names(plan)
+  local usage = name .. "(" .. named .. (named == "" and "[options]" or "[, options]") .. ")"
   -- Fixed arguments (at most request.MAX_PATH_VALUES path values, then the
-  -- params or body) rather than `...`, so that a call makes no table.
-  return function(object, first, second, third, fourth)
+  -- params or body, then the call options) rather than `...`, so that a
+  -- call makes no table.
+  return function(object, first, second, third, fourth, fifth)
     local self = client_behind(object)
     if not self then
       return nil, errors.invalid_argument("call it as client:" .. usage .. ", with a colon")
     end
-    local input, extra, path_value = first, second, nil
-    if path_values == 1 then
-      input, extra, path_value = second, third, first
-    elseif path_values == 2 then
-      input, extra, path_value = third, fourth, first
-    end
+    local input = takes_input and argument_pair(path_values + 1, first, second, third, fourth) or nil
+    local options, extra = argument_pair(options_at, first, second, third, fourth, fifth)
     if extra ~= nil then
       return nil, errors.invalid_argument("too many arguments: it is " .. usage)
     end
     local prepared = self._requests[name]
     local url, body, content_type = request.build(plan, prepared.url_prefix, input, first, second)
     if not url then return nil, body end
-    return self._pipeline:call(prepared, url, body, content_type, path_value)
+    local runner = self._pipeline
+    if options ~= nil then
+      local problem
+      runner, problem = call_pipeline(self, name, usage, options)
+      if not runner then return nil, problem end
+    end
+    return runner:call(prepared, url, body, content_type, path_values > 0 and first or nil)
   end
 end
 

@@ -423,6 +423,22 @@ function Pipeline:call(prepared, url, body, content_type, path_value, ends_at)
   return nil, failure
 end
 
+-- The pipeline for one call with call options ({ timeout, connect_timeout,
+-- max_retries, deadline }, checked): this one, with what the call sets over
+-- what the client set. Everything the call does (its token request and its
+-- confirmation too) runs under them.
+function Pipeline:for_call(options)
+  local timeouts = self.timeouts
+  if options.timeout or options.connect_timeout then
+    timeouts = {
+      timeout = options.timeout or timeouts.timeout,
+      connect_timeout = options.connect_timeout or timeouts.connect_timeout,
+    }
+  end
+  return setmetatable({ timeouts = timeouts, max_retries = options.max_retries, deadline = options.deadline },
+    { __index = self })
+end
+
 -- parts: transport (an object with request(method, url, headers, body,
 -- timeouts)), auth (see auth.lua), clock and precise_clock (seconds;
 -- precise_clock reads the time anew, for durations and deadlines), sleep,
