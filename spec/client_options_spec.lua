@@ -78,6 +78,10 @@ describe("sinchnumbers.new", function()
       'transport "ngx" (cosockets) works only inside nginx' },
     { "token_cache without set", with { token_cache = { get = function() end } }, "get(key) and set(key, value, ttl)" },
     { "sleep not a function", with { sleep = 1 }, "sleep must be a function" },
+    { "user_agent with a line break", with { user_agent = "myapp/1.2\r\nX-Injected: 1" },
+      'user_agent must be a product token of your application such as "myapp/1.2", without a line break' },
+    { "user_agent empty", with { user_agent = " " }, "user_agent must be a product token" },
+    { "user_agent not a string", with { user_agent = 1.2 }, "user_agent must be a product token" },
   }
 
   for _, case in ipairs(BAD_OPTIONS) do

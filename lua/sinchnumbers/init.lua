@@ -92,6 +92,9 @@ local OPTIONS = validate.compile {
     DEADLINE,
     MAX_RETRIES,
     contract.FIELD.max_body_size,
+    -- The application's own product token, sent after ours.
+    { name = "user_agent", type = "string", pattern = "^[^%z\r\n]*%S[^%z\r\n]*$",
+      expect = 'a product token of your application such as "myapp/1.2", without a line break' },
     {
       name = "transport",
       check = function(value)
@@ -131,6 +134,7 @@ local function make_transport(kind, options)
   if kind ~= "curl" and kind ~= "ngx" then return kind end
   return require("sinchnumbers.transport." .. kind).new {
     timeout = options.timeout, connect_timeout = options.connect_timeout, max_body_size = options.max_body_size,
+    user_agent = options.user_agent and contract.USER_AGENT .. " " .. options.user_agent or nil,
     -- The pipeline reads answer headers only on failures (Retry-After,
     -- WWW-Authenticate): a 2xx gets an empty table, not a parsed one.
     success_headers = false,
