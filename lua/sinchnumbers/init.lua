@@ -272,6 +272,20 @@ for _, plan in ipairs(PLAN) do
   Client[plan.name] = endpoint_method(plan)
 end
 
+-- Releases the handles of the transport the client made (a transport of
+-- the caller's own is the caller's to close); every later call returns
+-- nil, err. Safe to call more than once; also the client's __close (a
+-- `<close>` variable on 5.4) and __gc (5.2 and later: tables have no
+-- finalizers on 5.1 and LuaJIT, where the libcurl transport's own __gc
+-- frees its handle).
+function Client:close()
+  local client = client_behind(self)
+  if client then client._pipeline:close() end
+  return true
+end
+Client.__close = Client.close
+Client.__gc = Client.close
+
 -- Iterator over pages of list_active_numbers (each the decoded answer).
 function Client:active_number_pages(params)
   return pager.pages(self, params)
@@ -337,6 +351,7 @@ function sinchnumbers.new(options)
     base_url = base_url,
     _pipeline = pipeline.new {
       transport = transport,
+      owns_transport = transport ~= settings.transport,
       auth = credentials,
       clock = clock,
       precise_clock = fresh_clock,

@@ -408,6 +408,10 @@ end
 -- given for a call made on behalf of another (the confirmation).
 function Pipeline:call(prepared, url, body, content_type, path_value, ends_at)
   local plan = prepared.plan
+  if self.closed then
+    return nil, errors.invalid_argument(plan.name .. ": the client is closed (client:close() was called):"
+      .. " nothing was sent; make a new client")
+  end
   if #url > MAX_URL_BYTES then
     return nil, errors.invalid_argument(("%s: the URL would be %d bytes long, above the limit of %d"
       .. " (is a parameter such as pageToken far too long?)"):format(plan.name, #url, MAX_URL_BYTES))
@@ -439,14 +443,24 @@ function Pipeline:for_call(options)
     { __index = self })
 end
 
+-- After this every call fails at once. The transport is closed when the
+-- client made it: a caller's own may serve other clients too.
+function Pipeline:close()
+  if self.closed then return end
+  self.closed = true
+  if self.owns_transport then self.transport:close() end
+end
+
 -- parts: transport (an object with request(method, url, headers, body,
--- timeouts)), auth (see auth.lua), clock and precise_clock (seconds;
+-- timeouts), and close() when owns_transport says the client made it),
+-- auth (see auth.lua), clock and precise_clock (seconds;
 -- precise_clock reads the time anew, for durations and deadlines), sleep,
 -- the retry policy (max_retries, and timeouts: { timeout, connect_timeout }
 -- per try), on_request (optional hook) and deadline (optional seconds per call).
 function pipeline.new(parts)
   return setmetatable({
     transport = parts.transport,
+    owns_transport = parts.owns_transport,
     auth = parts.auth,
     clock = parts.clock,
     precise_clock = parts.precise_clock,
