@@ -42,7 +42,8 @@
 -- because a for loop has no place for nil, err), a mistake in the library's
 -- own tables at load time (an assert), and the caller's own code (a hook, a
 -- transport, a token cache) raising, which goes on to the caller unchanged
--- except for the on_request hook, whose errors are logged and ignored. The
+-- except for the on_request hook and the logger, whose errors are logged
+-- and ignored. The
 -- transport side of this rule is written in the transport contract.
 
 local errors = {}

@@ -19,6 +19,7 @@ local auth = require "sinchnumbers.auth"
 local endpoints = require "sinchnumbers.endpoints"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
+local log = require "sinchnumbers.log"
 local pager = require "sinchnumbers.pager"
 local pipeline = require "sinchnumbers.pipeline"
 local request = require "sinchnumbers.request"
@@ -112,6 +113,9 @@ local OPTIONS = validate.compile {
     -- on_request{ method, url, status, duration, attempt, error, headers }
     -- after every attempt (see pipeline.lua); Authorization is redacted.
     { name = "on_request", type = "function" },
+    -- logger(level, message, fields), for messages at log_level and above.
+    { name = "logger", type = "function" },
+    { name = "log_level", type = "string", enum = log.LEVELS },
   },
 }
 
@@ -309,6 +313,15 @@ local function raw_options(options)
   return copy
 end
 
+-- The logger and its level: the caller's (at "info" unless log_level says
+-- otherwise); with SINCH_DEBUG=1 in the environment, everything from
+-- "debug" on, to the caller's logger or else to stderr (nginx's error log).
+local function logging(settings)
+  local debugging = os.getenv("SINCH_DEBUG") == "1"
+  local logger = settings.logger or (debugging and log.default) or nil
+  return logger, settings.log_level or (debugging and "debug") or "info"
+end
+
 function sinchnumbers.new(options)
   if type(options) ~= "table" then
     return nil, errors.invalid_argument("sinchnumbers.new: options must be a table with "
@@ -334,6 +347,7 @@ function sinchnumbers.new(options)
   local clock = default_clock()
   local fresh_clock = precise_clock(clock)
   local sleep = settings.sleep or default_sleep(kind)
+  local logger, log_level = logging(settings)
   -- Secrets stay in the closures of the auth object.
   local credentials = auth.new {
     mode = settings.auth,
@@ -359,6 +373,8 @@ function sinchnumbers.new(options)
       max_retries = settings.max_retries,
       timeouts = { timeout = settings.timeout, connect_timeout = settings.connect_timeout },
       on_request = settings.on_request,
+      logger = logger,
+      log_level = log_level,
       deadline = settings.deadline,
     },
     -- Each endpoint's plan with this client's URL prefix, made once.

@@ -13,6 +13,7 @@
 local contract = require "sinchnumbers.transport.contract"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
+local log = require "sinchnumbers.log"
 local request = require "sinchnumbers.request"
 local time = require "sinchnumbers.time"
 
@@ -214,19 +215,23 @@ local function redacted(headers)
   return copy
 end
 
--- A failing hook must not fail the call it watches (nor hide its result):
--- its error is logged, to nginx's error log or to stderr, and the call goes on.
--- The error value is the hook's own, so even turning it into text may raise.
-local function hook_failed(problem)
-  local described, text = pcall(tostring, problem)
-  if not (described and type(text) == "string") then text = "(an error value that cannot be shown as text)" end
-  local message = "sinchnumbers: the on_request hook raised an error (ignored): " .. text
-  local ngx = rawget(_G, "ngx")
-  if ngx and ngx.log and ngx.ERR then
-    ngx.log(ngx.ERR, message)
-  else
-    io.stderr:write(message, "\n")
-  end
+-- What the caller's logger gets: the message redacted like an error's
+-- (it may quote an answer); a logger that raises is logged and ignored.
+local function note(self, level, message, fields)
+  local ok, problem = pcall(self.logger, level, quoted(message), fields)
+  if not ok then log.hook_failed("logger", problem) end
+end
+
+-- A failing hook must not fail the call it watches (nor hide its result).
+-- One attempt, at debug level.
+local function attempt_note(self, method, url, started, attempt, status, body, failure)
+  local fields = {
+    method = method, url = url, status = status, duration = self.precise_clock() - started,
+    attempt = attempt, bytes = status and #body or nil, error = failure and failure.kind,
+  }
+  local outcome = status and "HTTP " .. status or failure.kind .. ": " .. errors.summary(failure)
+  note(self, "debug", ("%s %s: %s in %.3f s (attempt %d)"):format(method, url, outcome, fields.duration, attempt),
+    fields)
 end
 
 local function report(self, method, url, headers, started, attempt, status, failure)
@@ -239,7 +244,7 @@ local function report(self, method, url, headers, started, attempt, status, fail
     error = failure,
     headers = redacted(headers),
   })
-  if not ok then hook_failed(problem) end
+  if not ok then log.hook_failed("on_request hook", problem) end
 end
 
 -- The auth object's headers (shared, never changed) with a body's own
@@ -305,7 +310,7 @@ end
 local function send_with_retries(self, described, url, body, ends_at, content_type)
   local method, idempotent, own_headers = described.method, described.idempotent, described.headers
   local attempts, retries, refreshed, unclear_before = 0, 0, false, false
-  local on_request = self.on_request
+  local on_request, logging = self.on_request, self.logging
   while true do
     attempts = attempts + 1
     local headers, failure = own_headers, nil
@@ -319,7 +324,7 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
       return nil, errors.new("timeout", deadline_words(self) .. " ran out before the request was sent",
         { sent = false, retryable = false, method = method, url = url, attempts = attempts })
     end
-    local started = on_request and self.precise_clock()
+    local started = (on_request or logging.debug) and self.precise_clock()
     local status, answer_headers, answer_body =
       self.transport:request(method, url, headers, body, timeouts)
     if not status then
@@ -334,6 +339,7 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
         local decoded
         decoded, failure = decode_answer(status, answer_body)
         if decoded then
+          if logging.debug then attempt_note(self, method, url, started, attempts, status, answer_body) end
           if on_request then report(self, method, url, headers, started, attempts, status) end
           return decoded
         end
@@ -342,6 +348,10 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
         -- The token ran out between our check and the server's: one more try
         -- with a new one, which is not counted as a retry.
         refreshed = true
+        if logging.info then
+          note(self, "info", "the service says the access token expired: trying once more with a new one",
+            { method = method, url = url })
+        end
       else
         failure = answer_failure(self, status, answer_headers, answer_body, idempotent, described.failures_are)
       end
@@ -354,6 +364,7 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
         errors.add_hint(failure, "an earlier attempt ended without a clear answer and may have taken effect")
       end
     end
+    if logging.debug then attempt_note(self, method, url, started, attempts, status, answer_body, failure) end
     if on_request then report(self, method, url, headers, started, attempts, status, failure) end
     if failure then
       local delay = retry_delay(self, failure, retries)
@@ -364,6 +375,10 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
       end
       unclear_before = unclear_before or outcome_unclear(failure)
       retries = retries + 1
+      if logging.info then
+        note(self, "info", ("trying %s %s again in %.3f s (retry %d of %d): %s"):format(method, url, delay, retries,
+          self.max_retries, errors.summary(failure)), { method = method, url = url, attempt = attempts, delay = delay })
+      end
       self.sleep(delay)
     end
   end
@@ -373,6 +388,9 @@ end
 -- token request { method, url, headers, body, idempotent, failures_are }:
 -- the same retries, within the deadline of the call that needs it.
 function Pipeline:send(described, ends_at)
+  if self.logging.info then
+    note(self, "info", "requesting an access token from " .. described.url, { url = described.url })
+  end
   return send_with_retries(self, described, described.url, described.body, ends_at)
 end
 
@@ -421,6 +439,10 @@ function Pipeline:call(prepared, url, body, content_type, path_value, ends_at)
   if result then return result end
   if not plan.idempotent and outcome_unclear(failure) then
     confirm(self, prepared, path_value, failure, ends_at)
+    if self.logging.warn then
+      note(self, "warn", plan.name .. " ended without a clear answer: " .. errors.summary(failure),
+        { method = failure.method, url = failure.url, rented = failure.rented })
+    end
   elseif plan.if_refused and failure.status == 400 and failure.reason == "FAILED_PRECONDITION" then
     errors.add_hint(failure, plan.if_refused)
   end
@@ -456,7 +478,8 @@ end
 -- auth (see auth.lua), clock and precise_clock (seconds;
 -- precise_clock reads the time anew, for durations and deadlines), sleep,
 -- the retry policy (max_retries, and timeouts: { timeout, connect_timeout }
--- per try), on_request (optional hook) and deadline (optional seconds per call).
+-- per try), on_request (optional hook), deadline (optional seconds per call),
+-- and logger with log_level (optional: see log.lua).
 function pipeline.new(parts)
   return setmetatable({
     transport = parts.transport,
@@ -468,6 +491,8 @@ function pipeline.new(parts)
     max_retries = parts.max_retries,
     timeouts = parts.timeouts,
     on_request = parts.on_request,
+    logger = parts.logger,
+    logging = log.levels_on(parts.logger, parts.log_level),
     deadline = parts.deadline,
   }, Pipeline)
 end
