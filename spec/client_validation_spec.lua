@@ -3,6 +3,7 @@
 -- request at all (not even one for a token).
 local helper = require "support.client_helper"
 local sinchnumbers = require "sinchnumbers"
+local cjson = require "cjson"
 
 local PHONE = "+12065550100"
 
@@ -478,5 +479,74 @@ describe("inputs with metatables", function()
     local ok, err = sinchnumbers.verify_request(headers, "{}", "secret")
     assert.is_false(ok)
     assert.equal("auth", err.kind)
+  end)
+end)
+
+describe("strict = false", function()
+  local server, new_client = helper.with_fake()
+
+  local function warnings_logger()
+    local warnings = {}
+    return warnings, function(level, message) if level == "warn" then warnings[#warnings + 1] = message end end
+  end
+
+  it("is not the default: an enum value the library does not know gets a did-you-mean, and nothing is sent", function()
+    local client = new_client()
+    server:clear_requests()
+    local _, err = client:list_available_numbers { regionCode = "US", type = "LOCALL" }
+    assert.equal("invalid_argument", err.kind)
+    assert.matches('type must be one of "LOCAL", "MOBILE", "TOLL_FREE" (got "LOCALL")', err.message, 1, true)
+    assert.same({}, helper.api_requests(server))
+  end)
+
+  it("sends a query enum value the library does not know, with a warning", function()
+    local warnings, logger = warnings_logger()
+    local client = new_client { strict = false, logger = logger }
+    server:clear_requests()
+    client:list_available_numbers { regionCode = "US", type = "SHORT_CODE", capabilities = { "SMS", "MMS" } }
+    local requests = helper.api_requests(server)
+    assert.equal(1, #requests)
+    assert.matches("type=SHORT_CODE&capabilities=SMS&capabilities=MMS", requests[1].path, 1, true)
+    assert.same({ 'list_available_numbers: sending values the library does not know (strict = false):'
+      .. ' type = "SHORT_CODE", capabilities[2] = "MMS"' }, warnings)
+  end)
+
+  it("sends a body enum value the library does not know; everything else is still checked", function()
+    local warnings, logger = warnings_logger()
+    local client = new_client { strict = false, logger = logger }
+    local phone = helper.available_number(client)
+    assert(client:rent_number(phone))
+    server:clear_requests()
+    client:update_active_number(phone, { voiceConfiguration = { type = "SIP" } })
+    local requests = helper.api_requests(server)
+    assert.equal(1, #requests)
+    assert.equal("SIP", cjson.decode(requests[1].body).voiceConfiguration.type)
+    assert.equal(1, #warnings)
+    assert.matches('voiceConfiguration.type = "SIP"', warnings[1], 1, true)
+    local _, err = client:update_active_number(phone, { voiceConfiguration = { typ = "SIP" } })
+    assert.matches('did you mean "type"?', err.message, 1, true)
+    _, err = client:update_active_number(phone, { voiceConfiguration = { type = 7 } })
+    assert.matches("voiceConfiguration.type must be one of", err.message, 1, true)
+    assert.equal(1, #helper.api_requests(server))
+  end)
+
+  it("answers with values the library does not know pass through untouched, strict or not", function()
+    local number = { phoneNumber = "+12065550100", state = "SUSPENDED_FOR_REVIEW",
+      voiceConfiguration = { type = "SIP_TRUNK", trunkId = "t-1" }, capability = { "SMS", "RCS" } }
+    for _, strict in ipairs { true, false } do
+      local client = new_client { strict = strict }
+      server:script { path = "activeNumbers/", body = number }
+      local got = assert(client:get_active_number("+12065550100"))
+      assert.equal("SUSPENDED_FOR_REVIEW", got.state)
+      assert.equal("SIP_TRUNK", got.voiceConfiguration.type)
+      assert.equal("t-1", got.voiceConfiguration.trunkId)
+      assert.same({ "SMS", "RCS" }, got.capability)
+    end
+  end)
+
+  it("must be a boolean", function()
+    local none, err = sinchnumbers.new { project_id = "p", key_id = "k", key_secret = "s", strict = "no" }
+    assert.is_nil(none)
+    assert.matches("strict must be a boolean", err.message)
   end)
 end)

@@ -116,6 +116,8 @@ local OPTIONS = validate.compile {
     -- logger(level, message, fields), for messages at log_level and above.
     { name = "logger", type = "function" },
     { name = "log_level", type = "string", enum = log.LEVELS },
+    -- false: send enum values the library does not know yet, with a warning.
+    { name = "strict", type = "boolean" },
   },
 }
 
@@ -260,9 +262,14 @@ local function endpoint_method(plan)
       return nil, errors.invalid_argument("too many arguments: it is " .. usage)
     end
     local prepared = self._requests[name]
-    local url, body, content_type = request.build(plan, prepared.url_prefix, input, first, second)
+    local unknown = self._lenient and {}
+    local url, body, content_type = request.build(plan, prepared.url_prefix, input, first, second, unknown)
     if not url then return nil, body end
     local runner = self._pipeline
+    if unknown and unknown[1] and runner.logging.warn then
+      runner:note("warn", name .. ": sending values the library does not know (strict = false): "
+        .. table.concat(unknown, ", "), { method = plan.method, values = table.concat(unknown, ", ") })
+    end
     if options ~= nil then
       local problem
       runner, problem = call_pipeline(self, name, usage, options)
@@ -377,6 +384,8 @@ function sinchnumbers.new(options)
       log_level = log_level,
       deadline = settings.deadline,
     },
+    -- strict = false: enum values the library does not know are sent.
+    _lenient = settings.strict == false or nil,
     -- Each endpoint's plan with this client's URL prefix, made once.
     _requests = request.prepare(PLAN, base_url, settings.project_id),
   }, Client)

@@ -222,6 +222,13 @@ local function note(self, level, message, fields)
   if not ok then log.hook_failed("logger", problem) end
 end
 
+-- For the client's own messages (a value strict = false let through):
+-- the caller asks self.logging[level] first, so that an unused message is
+-- never built.
+function Pipeline:note(level, message, fields)
+  note(self, level, message, fields)
+end
+
 -- A failing hook must not fail the call it watches (nor hide its result).
 -- One attempt, at debug level.
 local function attempt_note(self, method, url, started, attempt, status, body, failure)
