@@ -266,14 +266,15 @@ local function endpoint_method(plan)
     local url, body, content_type = request.build(plan, prepared.url_prefix, input, first, second, unknown)
     if not url then return nil, body end
     local runner = self._pipeline
-    if unknown and unknown[1] and runner.logging.warn then
-      runner:note("warn", name .. ": sending values the library does not know (strict = false): "
-        .. table.concat(unknown, ", "), { method = plan.method, values = table.concat(unknown, ", ") })
-    end
     if options ~= nil then
       local problem
       runner, problem = call_pipeline(self, name, usage, options)
       if not runner then return nil, problem end
+    end
+    if unknown and unknown[1] and runner.logging.warn then
+      local values = table.concat(unknown, ", ")
+      runner:note("warn", name .. ": sending values the library does not know (strict = false): " .. values,
+        { method = plan.method, values = values })
     end
     return runner:call(prepared, url, body, content_type, path_values > 0 and first or nil)
   end

@@ -21,7 +21,9 @@ function log.levels_on(logger, threshold)
   return on
 end
 
-local NGX_LEVEL = { debug = "DEBUG", info = "INFO", warn = "WARN", error = "ERR" }
+-- nginx's levels for ours: debug and info at "notice", so that turning on
+-- SINCH_DEBUG needs no error_log change below nginx's usual level.
+local NGX_LEVEL = { debug = "NOTICE", info = "NOTICE", warn = "WARN", error = "ERR" }
 
 -- Writes one line to nginx's error log, or to stderr outside nginx.
 function log.write(level, message)
