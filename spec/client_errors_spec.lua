@@ -109,6 +109,29 @@ describe("errors", function()
       assert.equal("decode", err.kind)
     end)
 
+    it("carries the answer's headers by lower-case name, and its request id", function()
+      server:script { path = "activeNumbers", status = 400,
+        headers = { ["X-Request-ID"] = "req-7f3a", ["X-Correlation-Id"] = "corr-1", ["X-Extra"] = "yes" } }
+      local _, err = client:list_active_numbers()
+      assert.equal("req-7f3a", err.headers["x-request-id"])
+      assert.equal("yes", err.headers["x-extra"])
+      assert.is_nil(err.headers["X-Extra"])
+      assert.equal("req-7f3a", err.request_id)
+    end)
+
+    it("takes the request id from x-correlation-id, else traceparent, else has none", function()
+      local traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+      server:script { path = "activeNumbers", status = 400, headers = { ["X-Correlation-Id"] = "corr-1" } }
+      local _, err = client:list_active_numbers()
+      assert.equal("corr-1", err.request_id)
+      server:script { path = "activeNumbers", status = 400, headers = { traceparent = traceparent } }
+      _, err = client:list_active_numbers()
+      assert.equal(traceparent, err.request_id)
+      _, err = client:get_active_number(PHONE)
+      assert.equal("table", type(err.headers))
+      assert.is_nil(err.request_id)
+    end)
+
     it("a refused connection is network, with sent == false", function()
       local nowhere = helper.client(server, {
         auth = "basic", base_url = helper.refused_url(), max_retries = 0,

@@ -42,8 +42,8 @@ describe("sinchnumbers.new", function()
     end
     local client = assert(sinchnumbers.new(with { deadline = 5, on_request = function() end }))
     assert.same({ "_pipeline", "_requests", "base_url", "project_id" }, names_of(client))
-    assert.same({ "auth", "clock", "deadline", "max_retries", "on_request", "precise_clock", "sleep", "timeouts",
-      "transport" }, names_of(client._pipeline))
+    assert.same({ "auth", "clock", "deadline", "logging", "max_retries", "on_request", "owns_transport",
+      "precise_clock", "sleep", "timeouts", "transport" }, names_of(client._pipeline))
   end)
 
   it("drops a trailing slash from base_url", function()
@@ -78,6 +78,10 @@ describe("sinchnumbers.new", function()
       'transport "ngx" (cosockets) works only inside nginx' },
     { "token_cache without set", with { token_cache = { get = function() end } }, "get(key) and set(key, value, ttl)" },
     { "sleep not a function", with { sleep = 1 }, "sleep must be a function" },
+    { "user_agent with a line break", with { user_agent = "myapp/1.2\r\nX-Injected: 1" },
+      'user_agent must be a product token of your application such as "myapp/1.2", without a line break' },
+    { "user_agent empty", with { user_agent = " " }, "user_agent must be a product token" },
+    { "user_agent not a string", with { user_agent = 1.2 }, "user_agent must be a product token" },
   }
 
   for _, case in ipairs(BAD_OPTIONS) do
@@ -150,6 +154,63 @@ describe("a custom transport", function()
     assert.is_nil(none)
     assert.equal("decode", err.kind)
     assert.matches("the answer is empty", err.message)
+  end)
+end)
+
+describe("client:close()", function()
+  local server = helper.with_fake()
+
+  local function closed_transport(transport)
+    local status, problem = transport:request("GET", server.url .. "/", {}, nil)
+    return status == nil and problem.kind == "invalid_argument" and problem.message:find("closed", 1, true) ~= nil
+  end
+
+  it("closes the libcurl transport it made; later calls say the client is closed; safe twice", function()
+    local client = helper.client(server, { auth = "basic" })
+    assert(client:list_available_regions())
+    local transport = client._pipeline.transport
+    assert.is_true(client:close())
+    assert.is_true(closed_transport(transport))
+    assert.is_true(client:close())
+    server:clear_requests()
+    local none, err = client:list_available_regions({}, { timeout = 1 })
+    assert.is_nil(none)
+    assert.equal("invalid_argument", err.kind)
+    assert.equal("list_available_regions: the client is closed (client:close() was called): nothing was sent;"
+      .. " make a new client", err.message)
+    local _, page_err = pcall(function() for _ in client:each_active_number() do end end)
+    assert.matches("the client is closed", tostring(page_err))
+    assert.equal(0, #server:requests())
+  end)
+
+  it("leaves a transport of the caller's own open: it may serve other clients", function()
+    local transport = canned_transport(200, {}, '{"availableRegions":[]}')
+    transport.close = function() error("closed the caller's transport") end
+    local client = assert(sinchnumbers.new(with { auth = "basic", transport = transport }))
+    assert.is_true(client:close())
+    local _, err = client:list_available_regions()
+    assert.matches("the client is closed", err.message)
+    assert.equal(0, #transport.calls)
+  end)
+
+  it("is the client's __close: a <close> variable closes it on 5.4", function()
+    if _VERSION ~= "Lua 5.4" then return pending("<close> is Lua 5.4 only") end
+    local client = helper.client(server, { auth = "basic" })
+    local transport = client._pipeline.transport
+    assert(load("local client <close> = ...; assert(client:list_available_regions())"))(client)
+    assert.is_true(closed_transport(transport))
+  end)
+
+  it("is the client's __gc where tables have finalizers (5.2 and later)", function()
+    if _VERSION == "Lua 5.1" then return pending("no __gc on tables in Lua 5.1 and LuaJIT") end
+    local transport
+    do
+      local client = helper.client(server, { auth = "basic" })
+      transport = client._pipeline.transport
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.is_true(closed_transport(transport))
   end)
 end)
 

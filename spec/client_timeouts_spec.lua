@@ -145,4 +145,52 @@ describe("timeouts", function()
       assert(sinchnumbers.new { project_id = "p", key_id = "k", key_secret = "s", deadline = 0.25 })
     end)
   end)
+
+  describe("call options", function()
+    it("a call's timeout holds for that call only", function()
+      local client = helper.client(server, { timeout = 5, max_retries = 0 })
+      assert(client:list_available_regions())
+      server:script { path = "availableRegions", delay = 2 }
+      local elapsed, result, err = timed(client.list_available_regions, client, nil, { timeout = LIMIT })
+      assert.is_nil(result)
+      assert.equal("timeout", err.kind)
+      assert_within(elapsed, "the call with a timeout of its own")
+      -- The next call has the client's 5 s again, and waits out a 1 s answer.
+      server:script { path = "availableRegions", delay = 1 }
+      assert(client:list_available_regions())
+    end)
+
+    it("a call's timeout works on a method without params, after its path value", function()
+      local client = helper.client(server, { timeout = 5, max_retries = 0 })
+      assert(client:list_available_regions())
+      server:script { path = "activeNumbers/", delay = 2 }
+      local elapsed, result, err = timed(client.get_active_number, client, "+12065550100", { timeout = LIMIT })
+      assert.is_nil(result)
+      assert.equal("timeout", err.kind)
+      assert_within(elapsed, "get_active_number with a timeout of its own")
+    end)
+
+    it("max_retries = 0 sends a 503 back at once; the client's retries stay for other calls", function()
+      local waits, sleep = helper.sleep_recorder()
+      local client = helper.client(server, { auth = "basic", max_retries = 2, sleep = sleep })
+      server:script { path = "availableRegions", status = 503, count = 3 }
+      local _, err = client:list_available_regions({}, { max_retries = 0 })
+      assert.equal(503, err.status)
+      assert.equal(1, err.attempts)
+      assert.same({}, waits)
+      -- The two 503s left are retried away by the client's own max_retries.
+      assert(client:list_available_regions())
+      assert.equal(2, #waits)
+    end)
+
+    it("a call's deadline bounds that call", function()
+      local client = helper.client(server, { timeout = 5, max_retries = 0 })
+      assert(client:list_available_regions())
+      server:script { path = "availableRegions", delay = 2 }
+      local elapsed, result, err = timed(client.list_available_regions, client, nil, { deadline = LIMIT })
+      assert.is_nil(result)
+      assert.matches("cut short by the call's deadline of 0.5 s", err.hint)
+      assert_within(elapsed, "the call with a deadline")
+    end)
+  end)
 end)

@@ -3,6 +3,7 @@
 -- request at all (not even one for a token).
 local helper = require "support.client_helper"
 local sinchnumbers = require "sinchnumbers"
+local cjson = require "cjson"
 
 local PHONE = "+12065550100"
 
@@ -200,8 +201,9 @@ local CASES = {
     "hmacSecret must be a string" },
   { "misspelt hmacSecret", function(c) return c:update_callback_configuration { secret = "x" } end,
     'did you mean "hmacSecret"?' },
-  { "get_callback_configuration with params", function(c) return c:get_callback_configuration {} end,
-    "takes no parameters or body" },
+  { "get_callback_configuration with params", function(c)
+    return c:get_callback_configuration { hmacSecret = "x" } end,
+    'unknown call option "hmacSecret"' },
 
   -- emergency addresses
   { "emergency address without displayName", function(c)
@@ -216,8 +218,10 @@ local CASES = {
   { "emergency address as a string field", function(c)
     return c:provision_emergency_address(PHONE, { displayName = "Desk", address = "1 Main Street" }) end,
     "address must be a table with" },
-  { "deprovision with a body", function(c) return c:deprovision_emergency_address(PHONE, {}) end,
-    "takes no parameters or body, only the phone_number" },
+  { "deprovision with a body", function(c)
+    return c:deprovision_emergency_address(PHONE, { displayName = "Desk" }) end,
+    'unknown call option "displayName"; did you mean "deadline"? (allowed: "timeout", "connect_timeout", '
+      .. '"max_retries", "deadline"); it is deprovision_emergency_address(phone_number[, options])' },
   { "emergency address for a bad phone", function(c) return c:get_emergency_address("2065550100") end, "E.164" },
 
   -- number orders
@@ -255,8 +259,8 @@ local CASES = {
     'unknown field "businessName"; did you mean' },
   { "registration data as a string", function(c)
     return c:update_number_order_registration("o-1", { data = "Acme" }) end, "data must be a table of" },
-  { "submit with a body", function(c) return c:submit_number_order("o-1", {}) end,
-    "takes no parameters or body, only the order_id" },
+  { "submit with a body", function(c) return c:submit_number_order("o-1", {}, {}) end,
+    "too many arguments: it is submit_number_order(order_id[, options])" },
   { "attachment id with a hash", function(c)
     return c:upload_number_order_attachment("o-1", "a#b", FILE) end, "attachment_id must be an attachment id" },
   { "attachment id missing", function(c) return c:upload_number_order_attachment("o-1") end,
@@ -288,14 +292,23 @@ local CASES = {
   { "upload from a path whose name has a quote", function(c)
     return c:upload_number_order_attachment("o-1", "proof-of-address", QUOTED_PATH) end,
     "file: name must be the file's name" },
-  { "upload with a fourth argument", function(c)
-    return c:upload_number_order_attachment("o-1", "proof-of-address", FILE, {}) end,
-    "too many arguments: it is upload_number_order_attachment(order_id, attachment_id, file)" },
+  { "upload with a fifth argument", function(c)
+    return c:upload_number_order_attachment("o-1", "proof-of-address", FILE, {}, {}) end,
+    "too many arguments: it is upload_number_order_attachment(order_id, attachment_id, file[, options])" },
+  { "call options that are not a table", function(c) return c:get_active_number(PHONE, 30) end,
+    "the call options must be a table (timeout, connect_timeout, max_retries, deadline), got a number" },
+  { "a misspelt call option", function(c) return c:list_active_numbers({ regionCode = "US" }, { timeuot = 1 }) end,
+    'list_active_numbers: unknown call option "timeuot"; did you mean "timeout"?' },
+  { "a call timeout of 0", function(c) return c:list_active_numbers(nil, { timeout = 0 }) end,
+    "timeout must be a number of seconds above 0" },
+  { "call max_retries above 10", function(c) return c:list_active_numbers(nil, { max_retries = 11 }) end,
+    "max_retries must be an integer from 0 to 10" },
 
   -- how methods are called
-  { "too many arguments", function(c) return c:get_active_number(PHONE, {}) end, "takes no parameters" },
-  { "a third argument", function(c) return c:update_active_number(PHONE, {}, {}) end,
-    "too many arguments: it is update_active_number(phone_number, body)" },
+  { "too many arguments", function(c) return c:get_active_number(PHONE, {}, {}) end,
+    "too many arguments: it is get_active_number(phone_number[, options])" },
+  { "a fourth argument", function(c) return c:update_active_number(PHONE, {}, {}, {}) end,
+    "too many arguments: it is update_active_number(phone_number, body[, options])" },
   { "a dot instead of a colon", function(c) return c.get_active_number(PHONE) end, "with a colon" },
   { "all_active_numbers with limit 0", function(c) return c:all_active_numbers({}, 0) end,
     "limit must be a whole number of at least 1" },
@@ -366,7 +379,7 @@ describe("bad input", function()
     end
     server:clear_requests()
     local _, err = wrapper.list_available_regions()
-    check_error(err, "call it as client:list_available_regions(params), with a colon")
+    check_error(err, "call it as client:list_available_regions(params[, options]), with a colon")
   end)
 
   it("never echoes a value given for hmacSecret", function()
@@ -466,5 +479,74 @@ describe("inputs with metatables", function()
     local ok, err = sinchnumbers.verify_request(headers, "{}", "secret")
     assert.is_false(ok)
     assert.equal("auth", err.kind)
+  end)
+end)
+
+describe("strict = false", function()
+  local server, new_client = helper.with_fake()
+
+  local function warnings_logger()
+    local warnings = {}
+    return warnings, function(level, message) if level == "warn" then warnings[#warnings + 1] = message end end
+  end
+
+  it("is not the default: an enum value the library does not know gets a did-you-mean, and nothing is sent", function()
+    local client = new_client()
+    server:clear_requests()
+    local _, err = client:list_available_numbers { regionCode = "US", type = "LOCALL" }
+    assert.equal("invalid_argument", err.kind)
+    assert.matches('type must be one of "LOCAL", "MOBILE", "TOLL_FREE" (got "LOCALL")', err.message, 1, true)
+    assert.same({}, helper.api_requests(server))
+  end)
+
+  it("sends a query enum value the library does not know, with a warning", function()
+    local warnings, logger = warnings_logger()
+    local client = new_client { strict = false, logger = logger }
+    server:clear_requests()
+    client:list_available_numbers { regionCode = "US", type = "SHORT_CODE", capabilities = { "SMS", "MMS" } }
+    local requests = helper.api_requests(server)
+    assert.equal(1, #requests)
+    assert.matches("type=SHORT_CODE&capabilities=SMS&capabilities=MMS", requests[1].path, 1, true)
+    assert.same({ 'list_available_numbers: sending values the library does not know (strict = false):'
+      .. ' type = "SHORT_CODE", capabilities[2] = "MMS"' }, warnings)
+  end)
+
+  it("sends a body enum value the library does not know; everything else is still checked", function()
+    local warnings, logger = warnings_logger()
+    local client = new_client { strict = false, logger = logger }
+    local phone = helper.available_number(client)
+    assert(client:rent_number(phone))
+    server:clear_requests()
+    client:update_active_number(phone, { voiceConfiguration = { type = "SIP" } })
+    local requests = helper.api_requests(server)
+    assert.equal(1, #requests)
+    assert.equal("SIP", cjson.decode(requests[1].body).voiceConfiguration.type)
+    assert.equal(1, #warnings)
+    assert.matches('voiceConfiguration.type = "SIP"', warnings[1], 1, true)
+    local _, err = client:update_active_number(phone, { voiceConfiguration = { typ = "SIP" } })
+    assert.matches('did you mean "type"?', err.message, 1, true)
+    _, err = client:update_active_number(phone, { voiceConfiguration = { type = 7 } })
+    assert.matches("voiceConfiguration.type must be one of", err.message, 1, true)
+    assert.equal(1, #helper.api_requests(server))
+  end)
+
+  it("answers with values the library does not know pass through untouched, strict or not", function()
+    local number = { phoneNumber = "+12065550100", state = "SUSPENDED_FOR_REVIEW",
+      voiceConfiguration = { type = "SIP_TRUNK", trunkId = "t-1" }, capability = { "SMS", "RCS" } }
+    for _, strict in ipairs { true, false } do
+      local client = new_client { strict = strict }
+      server:script { path = "activeNumbers/", body = number }
+      local got = assert(client:get_active_number("+12065550100"))
+      assert.equal("SUSPENDED_FOR_REVIEW", got.state)
+      assert.equal("SIP_TRUNK", got.voiceConfiguration.type)
+      assert.equal("t-1", got.voiceConfiguration.trunkId)
+      assert.same({ "SMS", "RCS" }, got.capability)
+    end
+  end)
+
+  it("must be a boolean", function()
+    local none, err = sinchnumbers.new { project_id = "p", key_id = "k", key_secret = "s", strict = "no" }
+    assert.is_nil(none)
+    assert.matches("strict must be a boolean", err.message)
   end)
 end)

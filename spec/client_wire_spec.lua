@@ -3,6 +3,7 @@
 local helper = require "support.client_helper"
 local sinchnumbers = require "sinchnumbers"
 local cjson = require "cjson"
+local contract = require "sinchnumbers.transport.contract"
 
 describe("client methods on the wire", function()
   local server, new_client = helper.with_fake()
@@ -48,6 +49,17 @@ describe("client methods on the wire", function()
     assert.is_true(#result.availableNumbers >= 1 and #result.availableNumbers <= 5)
     for _, number in ipairs(result.availableNumbers) do
       assert.matches("^%+1206", number.phoneNumber)
+    end
+  end)
+
+  it("sends the application's user_agent after ours, to the API and the token endpoint alike", function()
+    local branded = new_client { user_agent = "myapp/1.2" }
+    server:clear_requests()
+    assert(branded:list_available_regions())
+    local requests = server:requests()
+    assert.is_true(#requests >= 2, "the token request and the API request")
+    for _, logged in ipairs(requests) do
+      assert.equal(contract.USER_AGENT .. " myapp/1.2", logged.headers["user-agent"])
     end
   end)
 

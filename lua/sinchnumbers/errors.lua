@@ -25,6 +25,9 @@
 --   field        the offending parameter, for invalid_argument
 --   retryable    true when trying again later may succeed
 --   retry_after  seconds the server asked us to wait (Retry-After)
+--   headers      the answer's headers, by lower-case name (an answer that is not 2xx)
+--   request_id   the answer's x-request-id, else x-correlation-id, else
+--                traceparent: what names the request in the service's logs
 --   method, url  the request that failed
 --   attempts     how many times it was tried
 --   sent         false when the request certainly never left this machine
@@ -39,7 +42,8 @@
 -- because a for loop has no place for nil, err), a mistake in the library's
 -- own tables at load time (an assert), and the caller's own code (a hook, a
 -- transport, a token cache) raising, which goes on to the caller unchanged
--- except for the on_request hook, whose errors are logged and ignored. The
+-- except for the on_request hook and the logger, whose errors are logged
+-- and ignored. The
 -- transport side of this rule is written in the transport contract.
 
 local errors = {}

@@ -19,6 +19,7 @@ local auth = require "sinchnumbers.auth"
 local endpoints = require "sinchnumbers.endpoints"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
+local log = require "sinchnumbers.log"
 local pager = require "sinchnumbers.pager"
 local pipeline = require "sinchnumbers.pipeline"
 local request = require "sinchnumbers.request"
@@ -66,6 +67,17 @@ local function project_id_fits(value)
     and not value:find("[/?#]")
 end
 
+-- Seconds for a whole call: token, tries, waits and confirmation.
+local DEADLINE = contract.seconds_field("deadline")
+local MAX_RETRIES = { name = "max_retries", type = "integer", min = 0, max = 10 }
+
+-- What one call may set for itself, over the client's options (the last
+-- argument of every endpoint method).
+local CALL_OPTIONS = validate.compile {
+  type = "object",
+  fields = { contract.FIELD.timeout, contract.FIELD.connect_timeout, MAX_RETRIES, DEADLINE },
+}
+
 local OPTIONS = validate.compile {
   type = "object",
   fields = {
@@ -78,10 +90,12 @@ local OPTIONS = validate.compile {
     url_option("auth_url"),
     contract.FIELD.timeout,
     contract.FIELD.connect_timeout,
-    -- Seconds for a whole call: token, tries, waits and confirmation.
-    contract.seconds_field("deadline"),
-    { name = "max_retries", type = "integer", min = 0, max = 10 },
+    DEADLINE,
+    MAX_RETRIES,
     contract.FIELD.max_body_size,
+    -- The application's own product token, sent after ours.
+    { name = "user_agent", type = "string", pattern = "^[^%z\r\n]*%S[^%z\r\n]*$",
+      expect = 'a product token of your application such as "myapp/1.2", without a line break' },
     {
       name = "transport",
       check = function(value)
@@ -99,6 +113,11 @@ local OPTIONS = validate.compile {
     -- on_request{ method, url, status, duration, attempt, error, headers }
     -- after every attempt (see pipeline.lua); Authorization is redacted.
     { name = "on_request", type = "function" },
+    -- logger(level, message, fields), for messages at log_level and above.
+    { name = "logger", type = "function" },
+    { name = "log_level", type = "string", enum = log.LEVELS },
+    -- false: send enum values the library does not know yet, with a warning.
+    { name = "strict", type = "boolean" },
   },
 }
 
@@ -121,6 +140,7 @@ local function make_transport(kind, options)
   if kind ~= "curl" and kind ~= "ngx" then return kind end
   return require("sinchnumbers.transport." .. kind).new {
     timeout = options.timeout, connect_timeout = options.connect_timeout, max_body_size = options.max_body_size,
+    user_agent = options.user_agent and contract.USER_AGENT .. " " .. options.user_agent or nil,
     -- The pipeline reads answer headers only on failures (Retry-After,
     -- WWW-Authenticate): a 2xx gets an empty table, not a parsed one.
     success_headers = false,
@@ -197,38 +217,86 @@ local function client_behind(value)
   end
 end
 
+-- The n-th of a method's arguments and the one after it.
+local function argument_pair(n, first, second, third, fourth, fifth)
+  if n == 1 then return first, second end
+  if n == 2 then return second, third end
+  if n == 3 then return third, fourth end
+  return fourth, fifth
+end
+
+-- A call's options, checked, as the pipeline for that call; or nil, err.
+local function call_pipeline(self, name, usage, options)
+  if type(options) ~= "table" then
+    return nil, errors.invalid_argument(name .. ": the call options must be a table ("
+      .. table.concat(CALL_OPTIONS.names, ", ") .. "), got a " .. type(options) .. "; it is " .. usage)
+  end
+  local copy, problem = validate.raw_copy(options, "the call options")
+  if not copy then return nil, errors.invalid_argument(name .. ": " .. problem) end
+  local message, field = validate.fields(CALL_OPTIONS, copy, "call option")
+  if message then return nil, errors.invalid_argument(name .. ": " .. message .. "; it is " .. usage, field) end
+  return self._pipeline:for_call(copy)
+end
+
 -- One client method from one endpoint plan: check the arguments, build the
 -- request, run it through the pipeline. The arguments are the path
--- placeholders' values, in path order, then the params or body.
+-- placeholders' values, in path order, then the params or body, then
+-- the call's options (optional).
 local function endpoint_method(plan)
   local name, path_values = plan.name, #plan.placeholders
-  local usage = name .. "(" .. argument_names(plan) .. ")"
+  local takes_input = (plan.query or plan.body) and true or false
+  local options_at = path_values + (takes_input and 1 or 0) + 1
+  local named = argument_names(plan)
+  local usage = name .. "(" .. named .. (named == "" and "[options]" or "[, options]") .. ")"
   -- Fixed arguments (at most request.MAX_PATH_VALUES path values, then the
-  -- params or body) rather than `...`, so that a call makes no table.
-  return function(object, first, second, third, fourth)
+  -- params or body, then the call options) rather than `...`, so that a
+  -- call makes no table.
+  return function(object, first, second, third, fourth, fifth)
     local self = client_behind(object)
     if not self then
       return nil, errors.invalid_argument("call it as client:" .. usage .. ", with a colon")
     end
-    local input, extra, path_value = first, second, nil
-    if path_values == 1 then
-      input, extra, path_value = second, third, first
-    elseif path_values == 2 then
-      input, extra, path_value = third, fourth, first
-    end
+    local input = takes_input and argument_pair(path_values + 1, first, second, third, fourth) or nil
+    local options, extra = argument_pair(options_at, first, second, third, fourth, fifth)
     if extra ~= nil then
       return nil, errors.invalid_argument("too many arguments: it is " .. usage)
     end
     local prepared = self._requests[name]
-    local url, body, content_type = request.build(plan, prepared.url_prefix, input, first, second)
+    local unknown = self._lenient and {}
+    local url, body, content_type = request.build(plan, prepared.url_prefix, input, first, second, unknown)
     if not url then return nil, body end
-    return self._pipeline:call(prepared, url, body, content_type, path_value)
+    local runner = self._pipeline
+    if options ~= nil then
+      local problem
+      runner, problem = call_pipeline(self, name, usage, options)
+      if not runner then return nil, problem end
+    end
+    if unknown and unknown[1] and runner.logging.warn then
+      local values = table.concat(unknown, ", ")
+      runner:note("warn", name .. ": sending values the library does not know (strict = false): " .. values,
+        { method = plan.method, values = values })
+    end
+    return runner:call(prepared, url, body, content_type, path_values > 0 and first or nil)
   end
 end
 
 for _, plan in ipairs(PLAN) do
   Client[plan.name] = endpoint_method(plan)
 end
+
+-- Releases the handles of the transport the client made (a transport of
+-- the caller's own is the caller's to close); every later call returns
+-- nil, err. Safe to call more than once; also the client's __close (a
+-- `<close>` variable on 5.4) and __gc (5.2 and later: tables have no
+-- finalizers on 5.1 and LuaJIT, where the libcurl transport's own __gc
+-- frees its handle).
+function Client:close()
+  local client = client_behind(self)
+  if client then client._pipeline:close() end
+  return true
+end
+Client.__close = Client.close
+Client.__gc = Client.close
 
 -- Iterator over pages of list_active_numbers (each the decoded answer).
 function Client:active_number_pages(params)
@@ -251,6 +319,15 @@ local function raw_options(options)
   local copy = {}
   for name, value in next, options do copy[name] = value end
   return copy
+end
+
+-- The logger and its level: the caller's (at "info" unless log_level says
+-- otherwise); with SINCH_DEBUG=1 in the environment, everything from
+-- "debug" on, to the caller's logger or else to stderr (nginx's error log).
+local function logging(settings)
+  local debugging = os.getenv("SINCH_DEBUG") == "1"
+  local logger = settings.logger or (debugging and log.default) or nil
+  return logger, settings.log_level or (debugging and "debug") or "info"
 end
 
 function sinchnumbers.new(options)
@@ -278,6 +355,7 @@ function sinchnumbers.new(options)
   local clock = default_clock()
   local fresh_clock = precise_clock(clock)
   local sleep = settings.sleep or default_sleep(kind)
+  local logger, log_level = logging(settings)
   -- Secrets stay in the closures of the auth object.
   local credentials = auth.new {
     mode = settings.auth,
@@ -295,6 +373,7 @@ function sinchnumbers.new(options)
     base_url = base_url,
     _pipeline = pipeline.new {
       transport = transport,
+      owns_transport = transport ~= settings.transport,
       auth = credentials,
       clock = clock,
       precise_clock = fresh_clock,
@@ -302,8 +381,12 @@ function sinchnumbers.new(options)
       max_retries = settings.max_retries,
       timeouts = { timeout = settings.timeout, connect_timeout = settings.connect_timeout },
       on_request = settings.on_request,
+      logger = logger,
+      log_level = log_level,
       deadline = settings.deadline,
     },
+    -- strict = false: enum values the library does not know are sent.
+    _lenient = settings.strict == false or nil,
     -- Each endpoint's plan with this client's URL prefix, made once.
     _requests = request.prepare(PLAN, base_url, settings.project_id),
   }, Client)

@@ -13,6 +13,7 @@
 local contract = require "sinchnumbers.transport.contract"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
+local log = require "sinchnumbers.log"
 local request = require "sinchnumbers.request"
 local time = require "sinchnumbers.time"
 
@@ -48,6 +49,16 @@ local SHORTEST_TRY = 0.001
 local QUOTED_BYTES = 200
 
 local KIND_BY_STATUS = { [401] = "auth", [403] = "auth", [404] = "not_found", [429] = "rate_limited" }
+
+-- Headers that name a request in the service's logs, the first one found
+-- becoming err.request_id (what to quote to Sinch's support).
+local REQUEST_ID_HEADERS = { "x-request-id", "x-correlation-id", "traceparent" }
+
+local function request_id(headers)
+  for _, name in ipairs(REQUEST_ID_HEADERS) do
+    if headers[name] then return headers[name] end
+  end
+end
 
 -- The jitter's random numbers come from a generator of our own (Park and
 -- Miller's "minimal standard": exact in doubles and integers alike, so the
@@ -131,6 +142,9 @@ local function answer_failure(self, status, headers, body, idempotent, failures_
     status = status,
     retryable = (idempotent and RETRYABLE_STATUS[status]) or false,
     retry_after = pipeline.parse_retry_after(headers["retry-after"], self.clock()),
+    -- The transport's own table (lower-case names), made anew for each answer.
+    headers = headers ~= NO_HEADERS and headers or {},
+    request_id = request_id(headers),
   }
   local message
   local decoded = json.decode(body)
@@ -201,19 +215,30 @@ local function redacted(headers)
   return copy
 end
 
--- A failing hook must not fail the call it watches (nor hide its result):
--- its error is logged, to nginx's error log or to stderr, and the call goes on.
--- The error value is the hook's own, so even turning it into text may raise.
-local function hook_failed(problem)
-  local described, text = pcall(tostring, problem)
-  if not (described and type(text) == "string") then text = "(an error value that cannot be shown as text)" end
-  local message = "sinchnumbers: the on_request hook raised an error (ignored): " .. text
-  local ngx = rawget(_G, "ngx")
-  if ngx and ngx.log and ngx.ERR then
-    ngx.log(ngx.ERR, message)
-  else
-    io.stderr:write(message, "\n")
-  end
+-- What the caller's logger gets: the message redacted like an error's
+-- (it may quote an answer); a logger that raises is logged and ignored.
+local function note(self, level, message, fields)
+  local ok, problem = pcall(self.logger, level, quoted(message), fields)
+  if not ok then log.hook_failed("logger", problem) end
+end
+
+-- For the client's own messages (a value strict = false let through):
+-- the caller asks self.logging[level] first, so that an unused message is
+-- never built.
+function Pipeline:note(level, message, fields)
+  note(self, level, message, fields)
+end
+
+-- A failing hook must not fail the call it watches (nor hide its result).
+-- One attempt, at debug level.
+local function attempt_note(self, method, url, started, attempt, status, body, failure)
+  local fields = {
+    method = method, url = url, status = status, duration = self.precise_clock() - started,
+    attempt = attempt, bytes = status and #body or nil, error = failure and failure.kind,
+  }
+  local outcome = status and "HTTP " .. status or failure.kind .. ": " .. errors.summary(failure)
+  note(self, "debug", ("%s %s: %s in %.3f s (attempt %d)"):format(method, url, outcome, fields.duration, attempt),
+    fields)
 end
 
 local function report(self, method, url, headers, started, attempt, status, failure)
@@ -226,7 +251,7 @@ local function report(self, method, url, headers, started, attempt, status, fail
     error = failure,
     headers = redacted(headers),
   })
-  if not ok then hook_failed(problem) end
+  if not ok then log.hook_failed("on_request hook", problem) end
 end
 
 -- The auth object's headers (shared, never changed) with a body's own
@@ -292,7 +317,7 @@ end
 local function send_with_retries(self, described, url, body, ends_at, content_type)
   local method, idempotent, own_headers = described.method, described.idempotent, described.headers
   local attempts, retries, refreshed, unclear_before = 0, 0, false, false
-  local on_request = self.on_request
+  local on_request, logging = self.on_request, self.logging
   while true do
     attempts = attempts + 1
     local headers, failure = own_headers, nil
@@ -306,7 +331,7 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
       return nil, errors.new("timeout", deadline_words(self) .. " ran out before the request was sent",
         { sent = false, retryable = false, method = method, url = url, attempts = attempts })
     end
-    local started = on_request and self.precise_clock()
+    local started = (on_request or logging.debug) and self.precise_clock()
     local status, answer_headers, answer_body =
       self.transport:request(method, url, headers, body, timeouts)
     if not status then
@@ -321,6 +346,7 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
         local decoded
         decoded, failure = decode_answer(status, answer_body)
         if decoded then
+          if logging.debug then attempt_note(self, method, url, started, attempts, status, answer_body) end
           if on_request then report(self, method, url, headers, started, attempts, status) end
           return decoded
         end
@@ -329,6 +355,10 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
         -- The token ran out between our check and the server's: one more try
         -- with a new one, which is not counted as a retry.
         refreshed = true
+        if logging.info then
+          note(self, "info", "the service says the access token expired: trying once more with a new one",
+            { method = method, url = url })
+        end
       else
         failure = answer_failure(self, status, answer_headers, answer_body, idempotent, described.failures_are)
       end
@@ -341,6 +371,7 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
         errors.add_hint(failure, "an earlier attempt ended without a clear answer and may have taken effect")
       end
     end
+    if logging.debug then attempt_note(self, method, url, started, attempts, status, answer_body, failure) end
     if on_request then report(self, method, url, headers, started, attempts, status, failure) end
     if failure then
       local delay = retry_delay(self, failure, retries)
@@ -351,6 +382,10 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
       end
       unclear_before = unclear_before or outcome_unclear(failure)
       retries = retries + 1
+      if logging.info then
+        note(self, "info", ("trying %s %s again in %.3f s (retry %d of %d): %s"):format(method, url, delay, retries,
+          self.max_retries, errors.summary(failure)), { method = method, url = url, attempt = attempts, delay = delay })
+      end
       self.sleep(delay)
     end
   end
@@ -360,6 +395,9 @@ end
 -- token request { method, url, headers, body, idempotent, failures_are }:
 -- the same retries, within the deadline of the call that needs it.
 function Pipeline:send(described, ends_at)
+  if self.logging.info then
+    note(self, "info", "requesting an access token from " .. described.url, { url = described.url })
+  end
   return send_with_retries(self, described, described.url, described.body, ends_at)
 end
 
@@ -395,6 +433,10 @@ end
 -- given for a call made on behalf of another (the confirmation).
 function Pipeline:call(prepared, url, body, content_type, path_value, ends_at)
   local plan = prepared.plan
+  if self.closed then
+    return nil, errors.invalid_argument(plan.name .. ": the client is closed (client:close() was called):"
+      .. " nothing was sent; make a new client")
+  end
   if #url > MAX_URL_BYTES then
     return nil, errors.invalid_argument(("%s: the URL would be %d bytes long, above the limit of %d"
       .. " (is a parameter such as pageToken far too long?)"):format(plan.name, #url, MAX_URL_BYTES))
@@ -404,20 +446,51 @@ function Pipeline:call(prepared, url, body, content_type, path_value, ends_at)
   if result then return result end
   if not plan.idempotent and outcome_unclear(failure) then
     confirm(self, prepared, path_value, failure, ends_at)
+    if self.logging.warn then
+      note(self, "warn", plan.name .. " ended without a clear answer: " .. errors.summary(failure),
+        { method = failure.method, url = failure.url, rented = failure.rented })
+    end
   elseif plan.if_refused and failure.status == 400 and failure.reason == "FAILED_PRECONDITION" then
     errors.add_hint(failure, plan.if_refused)
   end
   return nil, failure
 end
 
+-- The pipeline for one call with call options ({ timeout, connect_timeout,
+-- max_retries, deadline }, checked): this one, with what the call sets over
+-- what the client set. Everything the call does (its token request and its
+-- confirmation too) runs under them.
+function Pipeline:for_call(options)
+  local timeouts = self.timeouts
+  if options.timeout or options.connect_timeout then
+    timeouts = {
+      timeout = options.timeout or timeouts.timeout,
+      connect_timeout = options.connect_timeout or timeouts.connect_timeout,
+    }
+  end
+  return setmetatable({ timeouts = timeouts, max_retries = options.max_retries, deadline = options.deadline },
+    { __index = self })
+end
+
+-- After this every call fails at once. The transport is closed when the
+-- client made it: a caller's own may serve other clients too.
+function Pipeline:close()
+  if self.closed then return end
+  self.closed = true
+  if self.owns_transport then self.transport:close() end
+end
+
 -- parts: transport (an object with request(method, url, headers, body,
--- timeouts)), auth (see auth.lua), clock and precise_clock (seconds;
+-- timeouts), and close() when owns_transport says the client made it),
+-- auth (see auth.lua), clock and precise_clock (seconds;
 -- precise_clock reads the time anew, for durations and deadlines), sleep,
 -- the retry policy (max_retries, and timeouts: { timeout, connect_timeout }
--- per try), on_request (optional hook) and deadline (optional seconds per call).
+-- per try), on_request (optional hook), deadline (optional seconds per call),
+-- and logger with log_level (optional: see log.lua).
 function pipeline.new(parts)
   return setmetatable({
     transport = parts.transport,
+    owns_transport = parts.owns_transport,
     auth = parts.auth,
     clock = parts.clock,
     precise_clock = parts.precise_clock,
@@ -425,6 +498,8 @@ function pipeline.new(parts)
     max_retries = parts.max_retries,
     timeouts = parts.timeouts,
     on_request = parts.on_request,
+    logger = parts.logger,
+    logging = log.levels_on(parts.logger, parts.log_level),
     deadline = parts.deadline,
   }, Pipeline)
 end

@@ -185,7 +185,7 @@ local function query_string(plan, params)
   return query
 end
 
-local function json_body(plan, body)
+local function json_body(plan, body, unknown)
   if body == nil then
     if plan.body_default then return plan.body_default end
     return invalid(plan, "a body is required: a table with " .. concat(plan.body.names, ", "))
@@ -212,7 +212,7 @@ local function json_body(plan, body)
     return invalid(plan, "body must be a table (or JSON text of an object) with "
       .. concat(plan.body.names, ", ") .. " (got a " .. type(body) .. ")")
   end
-  local message, field = validate.fields(plan.body, body, "field")
+  local message, field = validate.fields(plan.body, body, "field", unknown)
   if message then return invalid(plan, message, field) end
   if given_json then return given_json end
   local encoded, encode_error = json.encode(body)
@@ -274,8 +274,10 @@ end
 -- `input` (params or body) and the values of the path placeholders, in path
 -- order (as arguments rather than a list: the hot path makes no table).
 -- Returns url, body (nil when the plan sends none) and its content type
--- when it is not JSON; or nil, err.
-function request.build(plan, url_prefix, input, first_value, second_value)
+-- when it is not JSON; or nil, err. With `unknown` (a list: the client's
+-- strict = false), enum values the library does not know are sent, and
+-- listed there.
+function request.build(plan, url_prefix, input, first_value, second_value, unknown)
   local url = url_prefix
   local placeholders = plan.placeholders
   local value, next_value = first_value, second_value
@@ -295,7 +297,7 @@ function request.build(plan, url_prefix, input, first_value, second_value)
     local problem
     input, problem = validate.raw_copy(input, "params")
     if not input then return invalid(plan, problem) end
-    local message, field = validate.fields(plan.query_schema, input, "parameter")
+    local message, field = validate.fields(plan.query_schema, input, "parameter", unknown)
     if message then return invalid(plan, message, field) end
     local query = query_string(plan, input)
     if query ~= "" then url = url .. "?" .. query end
@@ -309,7 +311,7 @@ function request.build(plan, url_prefix, input, first_value, second_value)
       if not body then return invalid(plan, content_type) end
       return url, body, content_type
     end
-    local body, err = json_body(plan, input)
+    local body, err = json_body(plan, input, unknown)
     if not body then return nil, err end
     return url, body
   end

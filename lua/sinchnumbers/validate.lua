@@ -108,8 +108,10 @@ end
 
 local check_fields
 
--- Does `value` fit `schema`? `label` names it in the message.
-local function check(schema, value, label, noun)
+-- Does `value` fit `schema`? `label` names it in the message. With
+-- `unknown` (a list), an enum value the schema does not know is let
+-- through and written there as `label = "value"`.
+local function check(schema, value, label, noun, unknown)
   local t = schema.type
   local fits
   if schema.read_only then
@@ -117,9 +119,14 @@ local function check(schema, value, label, noun)
   elseif schema.check then
     fits = schema.check(value)
   elseif t == "string" then
-    fits = type(value) == "string"
-      and (not schema.enum_set or schema.enum_set[value])
-      and (not schema.pattern or value:find(schema.pattern) ~= nil)
+    fits = type(value) == "string" and (not schema.pattern or value:find(schema.pattern) ~= nil)
+    if fits and schema.enum_set and not schema.enum_set[value] then
+      if unknown then
+        unknown[#unknown + 1] = format("%s = %q", label, value)
+      else
+        fits = false
+      end
+    end
   elseif t == "integer" or t == "number" then
     fits = is_finite_number(value)
       and (t == "number" or value == math.floor(value))
@@ -130,14 +137,14 @@ local function check(schema, value, label, noun)
       fits = false
     else
       for i = 1, #value do
-        local message, field = check(schema.items, value[i], format("%s[%d]", label, i), noun)
+        local message, field = check(schema.items, value[i], format("%s[%d]", label, i), noun, unknown)
         if message then return message, field end
       end
       return nil
     end
   elseif t == "object" then
     if type(value) == "table" then
-      return check_fields(schema, value, label .. ".", noun)
+      return check_fields(schema, value, label .. ".", noun, unknown)
     end
     fits = false
   else
@@ -176,7 +183,7 @@ end
 
 -- `prefix` is "" at the top level and "numberPattern." inside an object;
 -- `noun` says what the names are: "option", "parameter" or "field".
-function check_fields(schema, tbl, prefix, noun)
+function check_fields(schema, tbl, prefix, noun, unknown)
   for key in pairs(tbl) do
     if not schema.by_name[key] then
       if type(key) ~= "string" then
@@ -211,7 +218,7 @@ function check_fields(schema, tbl, prefix, noun)
         return format("%s is required: %s", label, expectation(field)), label
       end
     else
-      local message, bad_field = check(field, value, label, noun)
+      local message, bad_field = check(field, value, label, noun, unknown)
       if message then return message, bad_field end
     end
   end
@@ -220,8 +227,9 @@ function check_fields(schema, tbl, prefix, noun)
 end
 
 -- Checks a table of named values (options, query parameters, a body).
-function validate.fields(schema, tbl, noun)
-  return check_fields(schema, tbl, "", noun)
+-- `unknown` (optional): see check.
+function validate.fields(schema, tbl, noun, unknown)
+  return check_fields(schema, tbl, "", noun, unknown)
 end
 
 -- How deep a caller's table may nest: far more than any options, params or
