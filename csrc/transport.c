@@ -758,6 +758,18 @@ static void keep_user_agent(lua_State *L, transport *t, int settings)
     lua_pop(L, 1);
 }
 
+/* An optional path (checked by the contract) handed to libcurl, which copies it. */
+static void file_setting(lua_State *L, CURL *easy, int settings, const char *field, CURLoption option)
+{
+    lua_getfield(L, settings, field);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "settings.%s must be a string or nil", field);
+        curl_easy_setopt(easy, option, lua_tostring(L, -1));
+    }
+    lua_pop(L, 1);
+}
+
 static void configure_handle(lua_State *L, transport *t, int settings)
 {
     CURL *easy = t->easy;
@@ -786,13 +798,9 @@ static void configure_handle(lua_State *L, transport *t, int settings)
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body_size);
 
     /* libcurl copies option strings, so the settings table need not outlive this. */
-    lua_getfield(L, settings, "ca_file");
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "settings.ca_file must be a string or nil");
-        curl_easy_setopt(easy, CURLOPT_CAINFO, lua_tostring(L, -1));
-    }
-    lua_pop(L, 1);
+    file_setting(L, easy, settings, "ca_file", CURLOPT_CAINFO);
+    file_setting(L, easy, settings, "client_cert", CURLOPT_SSLCERT);
+    file_setting(L, easy, settings, "client_key", CURLOPT_SSLKEY);
     keep_user_agent(L, t, settings);
 }
 

@@ -78,6 +78,10 @@ describe("sinchnumbers.new", function()
       'transport "ngx" (cosockets) works only inside nginx' },
     { "token_cache without set", with { token_cache = { get = function() end } }, "get(key) and set(key, value, ttl)" },
     { "sleep not a function", with { sleep = 1 }, "sleep must be a function" },
+    { "ca_file missing", with { ca_file = "/nonexistent/ca.pem" },
+      'ca_file must be the path of a readable file: a CA bundle (PEM) to trust (got "/nonexistent/ca.pem")' },
+    { "client_key without client_cert", with { client_key = "/etc/ssl/certs/ca-certificates.crt" },
+      "client_key needs client_cert" },
   }
 
   for _, case in ipairs(BAD_OPTIONS) do
@@ -89,6 +93,28 @@ describe("sinchnumbers.new", function()
       assert.matches("^sinchnumbers: invalid_argument: sinchnumbers.new: ", tostring(err))
     end)
   end
+end)
+
+describe("the TLS files", function()
+  it("reach the libcurl transport: a client_key that is not client_cert's fails before a byte is sent", function()
+    local dir = assert(io.popen("mktemp -d /tmp/sinchnumbers-cert.XXXXXX")):read("*l")
+    finally(function() os.execute("rm -rf " .. dir) end)
+    assert(os.execute(("cd %s && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=client"
+      .. " -keyout key.pem -out cert.pem >/dev/null 2>&1 && openssl genrsa -out other.pem 2048 >/dev/null 2>&1")
+      :format(dir)))
+    -- A listener that never speaks TLS: libcurl loads the client's files once connected.
+    local listener = assert(require("socket").bind("127.0.0.1", 0))
+    finally(function() listener:close() end)
+    local _, port = listener:getsockname()
+    local client = assert(sinchnumbers.new(with {
+      auth = "basic", base_url = "https://127.0.0.1:" .. port, transport = "curl", connect_timeout = 5, timeout = 5,
+      client_cert = dir .. "/cert.pem", client_key = dir .. "/other.pem", max_retries = 0,
+    }))
+    local result, err = client:list_available_regions()
+    assert.is_nil(result)
+    assert.equal("network", err.kind)
+    assert.matches("private key", err.message)
+  end)
 end)
 
 describe("sinchnumbers.new with hostile options", function()

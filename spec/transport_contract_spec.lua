@@ -13,11 +13,37 @@ if not nginx.available() then
   return
 end
 
-local function make_certificate()
+local function openssl(dir, command)
+  assert(os.execute(("cd %s && openssl %s >/dev/null 2>&1"):format(dir, command)), "openssl " .. command)
+end
+
+-- A self-signed cert.pem for the TLS server; for the one that asks for a
+-- client certificate, a CA (ca.pem), its server.pem and its client.pem, and a
+-- stranger.pem from a CA of its own.
+local function make_certificates()
   local dir = assert(io.popen("mktemp -d /tmp/sinchnumbers-cert.XXXXXX")):read("*l")
-  assert(os.execute(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
-    .. " -addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1")
-    :format(dir, dir)))
+  local loopback = "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1"
+  openssl(dir, "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext " .. loopback
+    .. " -keyout key.pem -out cert.pem")
+  for _, ca in ipairs { "ca", "stranger-ca" } do
+    openssl(dir, ("req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=%s -keyout %s-key.pem -out %s.pem")
+      :format(ca, ca, ca))
+  end
+  local signed = {
+    { name = "server", ca = "ca", subject = "/CN=127.0.0.1", ext = loopback },
+    { name = "client", ca = "ca", subject = "/CN=sinchnumbers-client", ext = "extendedKeyUsage=clientAuth" },
+    { name = "stranger", ca = "stranger-ca", subject = "/CN=stranger", ext = "extendedKeyUsage=clientAuth" },
+  }
+  for _, cert in ipairs(signed) do
+    openssl(dir, ("req -newkey rsa:2048 -nodes -subj %s -keyout %s-key.pem -out %s.csr")
+      :format(cert.subject, cert.name, cert.name))
+    local ext = dir .. "/" .. cert.name .. ".ext"
+    local file = assert(io.open(ext, "w"))
+    file:write(cert.ext, "\n")
+    file:close()
+    openssl(dir, ("x509 -req -in %s.csr -CA %s.pem -CAkey %s-key.pem -CAcreateserial -days 1 -extfile %s -out %s.pem")
+      :format(cert.name, cert.ca, cert.ca, ext, cert.name))
+  end
   return dir
 end
 
@@ -74,7 +100,7 @@ local TRANSPORTS = {
 local server, certs
 
 setup(function()
-  certs = make_certificate()
+  certs = make_certificates()
   server = nginx.start{ http = transport_cases.SERVER:gsub("%${certs}", certs) }
   server.cert = certs .. "/cert.pem"
 end)
@@ -107,7 +133,7 @@ for _, transport in ipairs(TRANSPORTS) do
       if case.only == nil or case.only == transport.name then
         it(case.name, function()
           local context = case.prepare and case.prepare() or {}
-          context.port, context.cert = server.port, server.cert
+          context.port, context.cert, context.certs = server.port, server.cert, certs
           function context.run_again(calls, options)
             return transport.runner.run(server, resolved(calls, context), options, case.path).calls
           end
@@ -133,6 +159,29 @@ for _, transport in ipairs(TRANSPORTS) do
     end)
   end)
 end
+
+describe("the TLS files", function()
+  it("the curl transport says which file it cannot open, before anything is sent", function()
+    local none, err = require("sinchnumbers.transport.curl").new{ client_cert = certs .. "/missing.pem" }
+    assert.is_nil(none)
+    assert.equals("invalid_argument", err.kind)
+    assert.equals("client_cert", err.field)
+    assert.matches("client_cert must be the path of a readable file: a client certificate %(PEM%)", err.message)
+    assert.matches("missing.pem", err.message, 1, true)
+    local _, alone = require("sinchnumbers.transport.curl").new{ client_key = certs .. "/client-key.pem" }
+    assert.matches("client_key needs client_cert", alone.message)
+  end)
+
+  it("the ngx transport refuses each, naming the nginx.conf directive to use", function()
+    local said = {}
+    for _, name in ipairs { "ca_file", "client_cert", "client_key" } do
+      said[name] = inside_nginx().new_says(server, { [name] = certs .. "/client.pem" })
+    end
+    assert.matches("ca_file must be left out under nginx: .* lua_ssl_trusted_certificate", said.ca_file)
+    assert.matches("client_cert must be left out under nginx: .* lua_ssl_certificate ", said.client_cert)
+    assert.matches("client_key must be left out under nginx: .* lua_ssl_certificate_key", said.client_key)
+  end)
+end)
 
 -- What only a transport in this process can show.
 describe("the curl transport, in this process", function()

@@ -82,6 +82,11 @@ local OPTIONS = validate.compile {
     contract.seconds_field("deadline"),
     { name = "max_retries", type = "integer", min = 0, max = 10 },
     contract.FIELD.max_body_size,
+    -- TLS files for libcurl; under nginx the cosocket transport refuses
+    -- them, naming the nginx.conf directive to use instead.
+    contract.FIELD.ca_file,
+    contract.FIELD.client_cert,
+    contract.FIELD.client_key,
     {
       name = "transport",
       check = function(value)
@@ -119,12 +124,14 @@ end
 -- caller's own transport. Returns nil, err when it cannot be made.
 local function make_transport(kind, options)
   if kind ~= "curl" and kind ~= "ngx" then return kind end
-  return require("sinchnumbers.transport." .. kind).new {
+  local transport_options = {
     timeout = options.timeout, connect_timeout = options.connect_timeout, max_body_size = options.max_body_size,
     -- The pipeline reads answer headers only on failures (Retry-After,
     -- WWW-Authenticate): a 2xx gets an empty table, not a parsed one.
     success_headers = false,
   }
+  for _, tls in ipairs(contract.TLS_FILES) do transport_options[tls.name] = options[tls.name] end
+  return require("sinchnumbers.transport." .. kind).new(transport_options)
 end
 
 -- How to wait between retries without busy-waiting: ngx.sleep yields to
@@ -263,6 +270,8 @@ function sinchnumbers.new(options)
   if message then
     return nil, errors.invalid_argument("sinchnumbers.new: " .. message, field)
   end
+  local unpaired = contract.unpaired_key("sinchnumbers.new", options)
+  if unpaired then return nil, unpaired end
   local settings = {}
   for name, value in pairs(DEFAULTS) do settings[name] = value end
   for name, value in pairs(options) do settings[name] = value end

@@ -68,6 +68,14 @@ cases.SERVER = [[
       return 200 "secret page";
     }
   }
+  server {
+    listen 127.0.0.1:${mtls} ssl;
+    ssl_certificate ${certs}/server.pem;
+    ssl_certificate_key ${certs}/server-key.pem;
+    ssl_client_certificate ${certs}/ca.pem;
+    ssl_verify_client on;
+    location / { return 200 "hello $ssl_client_s_dn"; }
+  }
 ]]
 
 local function echoed(result)
@@ -517,6 +525,42 @@ cases.list = {
   },
 }
 
+-- The server that asks for a client certificate, with the files for it.
+local MTLS_CALLS = { { method = "GET", url = { "/", "https", "mtls" }, opts = PATIENT } }
+local function mtls_files(context, client)
+  local files = { ca_file = context.certs .. "/ca.pem" }
+  if client then
+    files.client_cert, files.client_key = context.certs .. "/" .. client .. ".pem",
+      context.certs .. "/" .. client .. "-key.pem"
+  end
+  return files
+end
+
+table.insert(cases.list, {
+  name = "presents the client_cert and client_key it is given to a server that asks for one (mutual TLS)",
+  only = "curl",
+  options = function(context) return mtls_files(context, "client") end,
+  calls = MTLS_CALLS,
+  check = function(results, context)
+    assert.equals(200, results[1].status)
+    assert.equals("hello CN=sinchnumbers-client", results[1].body)
+    local without = context.run_again(MTLS_CALLS, mtls_files(context))[1]
+    local stranger = context.run_again(MTLS_CALLS, mtls_files(context, "stranger"))[1]
+    local mismatched = mtls_files(context, "client")
+    mismatched.client_key = context.certs .. "/stranger-key.pem"
+    local wrong_key = context.run_again(MTLS_CALLS, mismatched)[1]
+    -- nginx's HTTP server finishes the handshake and answers 400 in its own words.
+    assert.equals(400, without.status)
+    assert.matches("No required SSL certificate was sent", without.body)
+    assert.equals(400, stranger.status)
+    assert.matches("The SSL certificate error", stranger.body)
+    -- A key that is not the certificate's fails before a byte is sent.
+    assert.equals("network", wrong_key.err.kind)
+    assert.matches("private key", wrong_key.err.message)
+    assert.is_false(wrong_key.err.sent)
+  end,
+})
+
 -- Options each new() must refuse (with nil, err) or take: the contract's, then each transport's own.
 cases.options = {
   all = {
@@ -531,11 +575,21 @@ cases.options = {
     },
   },
   curl = {
-    refused = { { ca_file = 1 }, { pool_size = 4 } },
-    taken = { { ca_file = "/etc/ssl/certs/ca-certificates.crt" } },
+    refused = {
+      { ca_file = 1 }, { pool_size = 4 }, { ca_file = "/nonexistent/ca.pem" }, { client_cert = "/nonexistent/c.pem" },
+      { client_key = "/etc/ssl/certs/ca-certificates.crt" },
+    },
+    taken = {
+      { ca_file = "/etc/ssl/certs/ca-certificates.crt" },
+      { client_cert = "/etc/ssl/certs/ca-certificates.crt", client_key = "/etc/ssl/certs/ca-certificates.crt" },
+    },
   },
   ngx = {
-    refused = { { ca_file = "/etc/ssl/cert.pem" }, { pool_size = 1.5 }, { read_timeout = -1 }, { ssl_verify = "yes" } },
+    refused = {
+      { ca_file = "/etc/ssl/cert.pem" }, { client_cert = "/etc/ssl/certs/ca-certificates.crt" },
+      { client_key = "/etc/ssl/certs/ca-certificates.crt" },
+      { pool_size = 1.5 }, { read_timeout = -1 }, { ssl_verify = "yes" },
+    },
     taken = {
       { timeout = 0.5, keepalive_timeout = 10, pool_size = 4, send_timeout = 1, read_timeout = 1, ssl_verify = false },
     },

@@ -41,6 +41,11 @@
 -- caller's back: libcurl sends it on a fresh connection only, the cosocket
 -- transport fails with `sent = true`.
 --
+-- **TLS files** (`TLS_FILES`: `ca_file`, `client_cert`, `client_key`) are
+-- checked here, a file that cannot be opened refused before anything is sent;
+-- a transport that cannot read files refuses them naming its configuration
+-- instead (`TLS_DIRECTIVE_FIELDS`).
+--
 -- The libcurl transport checks requests in C (where it costs nothing) by the
 -- same rules as `check_request`; `spec/support/transport_cases.lua` holds every
 -- transport to all of the above.
@@ -109,8 +114,60 @@ contract.FIELDS = {
   { name = "user_agent", check = no_line_break, expect = "a string without a line break or a NUL" },
 }
 
+local MTLS_MODULE = "lua-nginx-module 0.10.26 or later; Debian 12's 0.10.23 has none"
+
+--- The TLS files a client may name, and the nginx.conf directive that
+-- stands for each under nginx, where a cosocket reads no file of its own.
+contract.TLS_FILES = {
+  { name = "ca_file", what = "a CA bundle (PEM) to trust", directive = "lua_ssl_trusted_certificate" },
+  { name = "client_cert", what = "a client certificate (PEM)", directive = "lua_ssl_certificate",
+    needs = MTLS_MODULE },
+  { name = "client_key", what = "the client certificate's private key (PEM)", directive = "lua_ssl_certificate_key",
+    needs = MTLS_MODULE },
+}
+
+local function readable_file(path)
+  if type(path) ~= "string" or path:find("%z") then return false end
+  local file = io.open(path, "rb")
+  if not file then return false end
+  file:close()
+  return true
+end
+
+--- The fields of the TLS files, for a transport that reads them (a file
+-- that cannot be opened is refused before anything is sent).
+contract.TLS_FIELDS = {}
+for _, tls in ipairs(contract.TLS_FILES) do
+  contract.TLS_FIELDS[#contract.TLS_FIELDS + 1] = {
+    name = tls.name, check = readable_file, expect = "the path of a readable file: " .. tls.what,
+  }
+end
+
+--- The same names for a transport that cannot take them: each is refused
+-- with the nginx.conf directive to use instead.
+contract.TLS_DIRECTIVE_FIELDS = {}
+for _, tls in ipairs(contract.TLS_FILES) do
+  contract.TLS_DIRECTIVE_FIELDS[#contract.TLS_DIRECTIVE_FIELDS + 1] = {
+    name = tls.name, check = function() return false end,
+    expect = ("left out under nginx: a cosocket takes %s from nginx.conf's %s%s")
+      :format(tls.what, tls.directive, tls.needs and " (" .. tls.needs .. ")" or ""),
+  }
+end
+
+--- The error of options with a `client_key` but no `client_cert`, or nil.
+-- @tparam string who the constructor, for the message
+-- @tparam table options checked by their fields already
+function contract.unpaired_key(who, options)
+  if options.client_key and not options.client_cert then
+    return errors.invalid_argument(who .. ": option client_key needs client_cert (the certificate it goes with)",
+      "client_key")
+  end
+  return nil
+end
+
 contract.FIELD = {}
 for _, field in ipairs(contract.FIELDS) do contract.FIELD[field.name] = field end
+for _, field in ipairs(contract.TLS_FIELDS) do contract.FIELD[field.name] = field end
 
 --- The schema of one transport's options: the common fields and its own.
 -- @tparam[opt] {table,...} own fields of that transport only
@@ -146,6 +203,8 @@ function contract.settings(who, schema, options, own_defaults)
   for name, value in pairs(contract.DEFAULTS) do settings[name] = value end
   for name, value in pairs(own_defaults or {}) do settings[name] = value end
   for name, value in pairs(given) do settings[name] = value end
+  local unpaired = contract.unpaired_key(who, settings)
+  if unpaired then return nil, unpaired end
   return settings
 end
 

@@ -37,15 +37,16 @@ local OWN_DEFAULTS = {
   keepalive_timeout = 30,
   ssl_verify = true,
 }
-local OPTIONS = contract.options {
+local OWN_FIELDS = {
   contract.seconds_field("send_timeout"),
   contract.seconds_field("read_timeout"),
   contract.seconds_field("keepalive_timeout"),
   { name = "pool_size", type = "integer", min = 1, max = 1e6, expect = "a whole number above 0" },
   { name = "ssl_verify", type = "boolean" },
-  { name = "ca_file", check = function() return false end,
-    expect = "left out: a cosocket trusts lua_ssl_trusted_certificate in nginx.conf" },
 }
+-- ca_file, client_cert and client_key are refused, naming the nginx.conf directive to use.
+for _, field in ipairs(contract.TLS_DIRECTIVE_FIELDS) do OWN_FIELDS[#OWN_FIELDS + 1] = field end
+local OPTIONS = contract.options(OWN_FIELDS)
 -- The status line and headers of one response may not exceed this.
 local MAX_HEADER_BYTES = contract.MAX_HEADER_BYTES
 -- The most bytes asked of the socket at once.
@@ -109,7 +110,8 @@ end
 -- @treturn[1] Transport
 -- @treturn[2] nil
 -- @treturn[2] table an `invalid_argument` error: a bad option, `ca_file` (use
--- `lua_ssl_trusted_certificate`), or outside nginx
+-- `lua_ssl_trusted_certificate`), `client_cert` or `client_key` (use
+-- `lua_ssl_certificate` and `lua_ssl_certificate_key`), or outside nginx
 function _M.new(options)
   if not _M.inside_nginx() then
     return nil, errors.invalid_argument("the cosocket transport runs only inside nginx with the Lua module (OpenResty)")
