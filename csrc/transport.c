@@ -758,11 +758,12 @@ static void keep_user_agent(lua_State *L, transport *t, int settings)
     lua_pop(L, 1);
 }
 
-/* An optional path (checked by the contract) handed to libcurl, which copies it. */
-static void file_setting(lua_State *L, CURL *easy, int settings, const char *field, CURLoption option)
+/* An optional string (checked by the contract) handed to libcurl, which
+ * copies it; false is left to the caller. */
+static void string_setting(lua_State *L, CURL *easy, int settings, const char *field, CURLoption option)
 {
     lua_getfield(L, settings, field);
-    if (!lua_isnil(L, -1)) {
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TBOOLEAN) {
         if (lua_type(L, -1) != LUA_TSTRING)
             luaL_error(L, "settings.%s must be a string or nil", field);
         curl_easy_setopt(easy, option, lua_tostring(L, -1));
@@ -798,9 +799,17 @@ static void configure_handle(lua_State *L, transport *t, int settings)
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body_size);
 
     /* libcurl copies option strings, so the settings table need not outlive this. */
-    file_setting(L, easy, settings, "ca_file", CURLOPT_CAINFO);
-    file_setting(L, easy, settings, "client_cert", CURLOPT_SSLCERT);
-    file_setting(L, easy, settings, "client_key", CURLOPT_SSLKEY);
+    string_setting(L, easy, settings, "ca_file", CURLOPT_CAINFO);
+    string_setting(L, easy, settings, "client_cert", CURLOPT_SSLCERT);
+    string_setting(L, easy, settings, "client_key", CURLOPT_SSLKEY);
+    /* Left out, libcurl reads https_proxy, http_proxy and no_proxy from the
+     * environment; false is no proxy at all, whatever the environment says. */
+    lua_getfield(L, settings, "proxy");
+    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+        curl_easy_setopt(easy, CURLOPT_PROXY, "");
+    lua_pop(L, 1);
+    string_setting(L, easy, settings, "proxy", CURLOPT_PROXY);
+    string_setting(L, easy, settings, "no_proxy", CURLOPT_NOPROXY);
     keep_user_agent(L, t, settings);
 }
 

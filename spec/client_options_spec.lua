@@ -80,6 +80,8 @@ describe("sinchnumbers.new", function()
     { "sleep not a function", with { sleep = 1 }, "sleep must be a function" },
     { "ca_file missing", with { ca_file = "/nonexistent/ca.pem" },
       'ca_file must be the path of a readable file: a CA bundle (PEM) to trust (got "/nonexistent/ca.pem")' },
+    { "proxy not http://host:port, its credentials not echoed", with { proxy = "socks5://user:hunter2@proxy:1080" },
+      'proxy must be an http:// URL with a port, "http://[user:password@]host:port", or false for no proxy' },
     { "client_key without client_cert", with { client_key = "/etc/ssl/certs/ca-certificates.crt" },
       "client_key needs client_cert" },
   }
@@ -93,6 +95,14 @@ describe("sinchnumbers.new", function()
       assert.matches("^sinchnumbers: invalid_argument: sinchnumbers.new: ", tostring(err))
     end)
   end
+end)
+
+describe("the proxy option", function()
+  it("is never echoed in an error: it may hold a password", function()
+    local _, err = sinchnumbers.new(with { proxy = "http://user:hunter2@proxy" })
+    assert.equal("invalid_argument", err.kind)
+    assert.is_nil(tostring(err):find("hunter2", 1, true), tostring(err))
+  end)
 end)
 
 describe("the TLS files", function()

@@ -2,6 +2,7 @@
 -- (spec/support/transport_cases.lua), over real HTTP on loopback against a
 -- real nginx: libcurl in this process, cosockets inside that nginx.
 local nginx = require "support.nginx"
+local tinyproxy = require "support.tinyproxy"
 local transport_cases = require "support.transport_cases"
 local contract = require "sinchnumbers.transport.contract"
 local socket = require "socket"
@@ -98,14 +99,22 @@ local TRANSPORTS = {
 }
 
 local server, certs
+local proxies = {}
+-- tinyproxy takes letters and digits only.
+local PROXY_CREDENTIALS = "sinch:proxypass42"
 
 setup(function()
   certs = make_certificates()
   server = nginx.start{ http = transport_cases.SERVER:gsub("%${certs}", certs) }
   server.cert = certs .. "/cert.pem"
+  if tinyproxy.available() then
+    proxies.open = tinyproxy.start { connect_ports = { server.ports.tls } }
+    proxies.guarded = tinyproxy.start { connect_ports = { server.ports.tls }, credentials = PROXY_CREDENTIALS }
+  end
 end)
 
 teardown(function()
+  for _, proxy in pairs(proxies) do proxy.stop() end
   if server then server.stop() end
   if certs then os.execute("rm -rf " .. certs) end
 end)
@@ -132,8 +141,14 @@ for _, transport in ipairs(TRANSPORTS) do
     for _, case in ipairs(transport_cases.list) do
       if case.only == nil or case.only == transport.name then
         it(case.name, function()
+          if case.needs == "tinyproxy" and not proxies.open then
+            pending("needs tinyproxy (make deps)")
+            return
+          end
           local context = case.prepare and case.prepare() or {}
           context.port, context.cert, context.certs = server.port, server.cert, certs
+          context.transport, context.tls_port = transport.name, server.ports.tls
+          context.proxy, context.guarded, context.credentials = proxies.open, proxies.guarded, PROXY_CREDENTIALS
           function context.run_again(calls, options)
             return transport.runner.run(server, resolved(calls, context), options, case.path).calls
           end

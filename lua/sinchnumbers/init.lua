@@ -82,11 +82,6 @@ local OPTIONS = validate.compile {
     contract.seconds_field("deadline"),
     { name = "max_retries", type = "integer", min = 0, max = 10 },
     contract.FIELD.max_body_size,
-    -- TLS files for libcurl; under nginx the cosocket transport refuses
-    -- them, naming the nginx.conf directive to use instead.
-    contract.FIELD.ca_file,
-    contract.FIELD.client_cert,
-    contract.FIELD.client_key,
     {
       name = "transport",
       check = function(value)
@@ -104,6 +99,10 @@ local OPTIONS = validate.compile {
     -- on_request{ method, url, status, duration, attempt, error, headers }
     -- after every attempt (see pipeline.lua); Authorization is redacted.
     { name = "on_request", type = "function" },
+    -- The TLS files and the proxy, passed to the transport as they are (under
+    -- nginx the cosocket transport refuses the TLS files, naming the directive
+    -- to use); last, as only the last expression of a constructor expands.
+    (table.unpack or unpack)(contract.CLIENT_FIELDS),
   },
 }
 
@@ -130,7 +129,7 @@ local function make_transport(kind, options)
     -- WWW-Authenticate): a 2xx gets an empty table, not a parsed one.
     success_headers = false,
   }
-  for _, tls in ipairs(contract.TLS_FILES) do transport_options[tls.name] = options[tls.name] end
+  for _, field in ipairs(contract.CLIENT_FIELDS) do transport_options[field.name] = options[field.name] end
   return require("sinchnumbers.transport." .. kind).new(transport_options)
 end
 

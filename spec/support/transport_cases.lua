@@ -11,6 +11,7 @@
 --            or a function(context) giving a whole URL
 --   path     the nginx location that runs the calls (cosockets only; default /transport)
 --   prepare  function() -> context (listeners of its own), and finish(context)
+--   needs    a program the case cannot do without (pending when it is missing)
 --   check    function(results, context, answer): results[i] is { status, headers,
 --            body, elapsed } or { err, elapsed }; answer.closed is tostring of the
 --            closed transport, answer.used_after_close the error of a request after it
@@ -561,16 +562,96 @@ table.insert(cases.list, {
   end,
 })
 
+-- Proxies (spec/support/tinyproxy.lua): context.proxy lets anyone through,
+-- context.guarded asks for context.credentials; CONNECT reaches the TLS server only.
+local PROXIED = { "/proxied", "https", "tls" }
+
+-- Options that trust the TLS server: the curl transport's ca_file (the ngx
+-- cases run under /transport/trusting instead).
+local function trusting(context, options)
+  if context.transport == "curl" then options.ca_file = context.cert end
+  return options
+end
+
+local function with_credentials(proxy, credentials)
+  return "http://" .. credentials .. "@" .. proxy.url:sub(#"http://" + 1)
+end
+
+local PROXY_CASES = {
+  {
+    name = "reaches an https server through a proxy's CONNECT tunnel, the certificate verified end to end",
+    path = "/transport/trusting",
+    options = function(context) return trusting(context, { proxy = context.proxy.url }) end,
+    calls = { { method = "GET", url = PROXIED, opts = PATIENT } },
+    check = function(results, context)
+      assert.equals(200, results[1].status)
+      assert.equals("secret page", results[1].body)
+      assert.matches("CONNECT 127.0.0.1:" .. context.tls_port, context.proxy.log(), 1, true)
+      if context.transport == "curl" then
+        local untrusted = context.run_again({ { method = "GET", url = PROXIED, opts = PATIENT } },
+          { proxy = context.proxy.url })[1]
+        assert.equals("network", untrusted.err.kind, "the server's certificate is checked through the tunnel")
+      end
+    end,
+  },
+  {
+    name = "sends a plain http request through the proxy with the absolute URL in its request line",
+    options = function(context) return { proxy = context.proxy.url } end,
+    calls = { { method = "GET", url = "/echo?via=proxy" } },
+    check = function(results, context)
+      assert.equals(200, results[1].status)
+      assert.equals("/echo?via=proxy", echoed(results[1]).uri)
+      assert.matches(("GET http://127.0.0.1:%d/echo?via=proxy"):format(context.port), context.proxy.log(), 1, true)
+    end,
+  },
+  {
+    name = "reaches the hosts in no_proxy directly",
+    options = function(context) return { proxy = context.proxy.url, no_proxy = "example.com,127.0.0.1" } end,
+    calls = { { method = "GET", url = "/echo?reached=directly" } },
+    check = function(results, context)
+      assert.equals(200, results[1].status)
+      assert.is_nil(context.proxy.log():find("reached=directly", 1, true))
+    end,
+  },
+  {
+    name = "opens the tunnel with the proxy's credentials; wrong ones fail without the credentials in the error",
+    path = "/transport/trusting",
+    options = function(context)
+      -- Percent-encoded, as in any URL ("%34" is "4").
+      local encoded = context.credentials:gsub("4", "%%34")
+      return trusting(context, { proxy = with_credentials(context.guarded, encoded) })
+    end,
+    calls = { { method = "GET", url = PROXIED, opts = PATIENT } },
+    check = function(results, context)
+      assert.equals(200, results[1].status)
+      local wrong = context.run_again({ { method = "GET", url = PROXIED, opts = PATIENT } },
+        trusting(context, { proxy = with_credentials(context.guarded, "sinch:wrong-secret") }))[1]
+      assert.equals("network", wrong.err.kind)
+      -- tinyproxy says 401 where RFC 9110 says 407.
+      assert.matches("40[17]", wrong.err.message)
+      for _, secret in ipairs { "wrong-secret", "proxypass", "sinch:" } do
+        assert.is_nil(wrong.err.message:find(secret, 1, true), wrong.err.message)
+        assert.is_nil(context.guarded.log():find(secret, 1, true), "the proxy's log")
+      end
+    end,
+  },
+}
+for _, case in ipairs(PROXY_CASES) do
+  case.needs = "tinyproxy"
+  table.insert(cases.list, case)
+end
+
 -- Options each new() must refuse (with nil, err) or take: the contract's, then each transport's own.
 cases.options = {
   all = {
     refused = {
       { timeout = 0 }, { timeout = "soon" }, { timeout = 86401 }, { connect_timeout = -1 }, { max_body_size = 0 },
       { max_body_size = 1.5 }, { user_agent = "a\r\nX-Injected: 1" }, { user_agent = 2 }, { success_headers = "no" },
-      { timout = 3 },
+      { timout = 3 }, { proxy = "https://127.0.0.1:3128" }, { proxy = "http://127.0.0.1" }, { proxy = true },
+      { proxy = "http://127.0.0.1:3128/path" }, { no_proxy = "a/b" }, { no_proxy = 1 },
     },
     taken = {
-      {},
+      {}, { proxy = false }, { proxy = "http://u:p%40ss@127.0.0.1:3128", no_proxy = "*" }, { no_proxy = "" },
       { timeout = 0.5, connect_timeout = 1, max_body_size = 10, success_headers = false, user_agent = "x" },
     },
   },

@@ -39,6 +39,11 @@ local OPTIONS = contract.options(contract.TLS_FIELDS)
 -- ask for one (mutual TLS)
 -- @tparam[opt] string options.client_key the client certificate's private key (PEM,
 -- not encrypted); left out, libcurl reads it from `client_cert`
+-- @tparam[opt] string|boolean options.proxy `"http://[user:password@]host:port"`, or
+-- false for none; not given, libcurl reads `https_proxy`, `HTTPS_PROXY` and
+-- `http_proxy` (see `sinchnumbers.transport.contract.PROXY_FIELDS`)
+-- @tparam[opt] string options.no_proxy hosts reached directly, comma-separated
+-- (not given: the environment's `no_proxy`)
 -- @tparam[opt] string options.user_agent default `contract.USER_AGENT`
 -- @tparam[opt=true] boolean options.success_headers false: a 2xx answer gets
 -- an empty header table instead of a parsed one (the client reads headers
