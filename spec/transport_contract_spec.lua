@@ -198,6 +198,83 @@ describe("the TLS files", function()
   end)
 end)
 
+-- The proxy from the environment: each transport in a process of its own
+-- with https_proxy set (libcurl in a new Lua, cosockets in a new nginx).
+describe("the proxy from the environment", function()
+  local helper = require "support.client_helper"
+  local shell = require "support.shell"
+
+  local function literal(options)
+    local fields = {}
+    for name, value in pairs(options) do fields[#fields + 1] = ("[%q] = %s"):format(name, tostring(value)) end
+    for i, field in ipairs(fields) do
+      fields[i] = field:gsub("= ([^ft].*)$", function(text) return ("= %q"):format(text) end)
+    end
+    return "{ " .. table.concat(fields, ", ") .. " }"
+  end
+
+  -- Runs one GET with `options` under `environment`: the status, or the error's message.
+  local RUNNERS = {
+    curl = function(environment, options, url)
+      options.ca_file = server.cert
+      local code = ([[
+        local t = assert(require("sinchnumbers.transport.curl").new(%s))
+        local status, err = t:request("GET", %q)
+        io.write(status and tostring(status) or err.message)
+      ]]):format(literal(options), url)
+      local prefix = ""
+      for name, value in pairs(environment) do prefix = prefix .. name .. "=" .. shell.quote(value) .. " " end
+      local pipe = assert(io.popen(prefix .. helper.lua_command(code) .. " 2>&1"))
+      local said = pipe:read("*a")
+      pipe:close()
+      return tonumber(said) or said
+    end,
+    ngx = function(environment, options, url)
+      local inside = nginx.start {
+        env = environment,
+        http = ([[
+          server {
+            listen 127.0.0.1:${port};
+            location = /transport {
+              lua_ssl_trusted_certificate %s;
+              content_by_lua_block { require("openresty.cases").transport() }
+            }
+          }
+        ]]):format(server.cert),
+      }
+      local answer = inside.drive("/transport", { options = options, calls = { { method = "GET", url = url } } })
+      inside.stop()
+      local result = answer.calls[1]
+      return result.status or result.err.message
+    end,
+  }
+
+  for _, name in ipairs { "curl", "ngx" } do
+    it("the " .. name .. " transport takes https_proxy, unless proxy = false or no_proxy names the host", function()
+      if not proxies.open then return pending("needs tinyproxy (make deps)") end
+      local proxy = tinyproxy.start { connect_ports = { server.ports.tls } }
+      finally(proxy.stop)
+      local function tunnels()
+        local count = 0
+        for _ in proxy.log():gmatch("CONNECT 127%.0%.0%.1:") do count = count + 1 end
+        return count
+      end
+      local url = server.url("/", "https", "tls")
+      local run = RUNNERS[name]
+      local environment = { https_proxy = proxy.url }
+      assert.equals(200, run(environment, {}, url))
+      assert.equals(1, tunnels(), "through the proxy of https_proxy")
+      assert.equals(200, run(environment, { proxy = false }, url))
+      assert.equals(200, run(environment, { no_proxy = "127.0.0.1" }, url))
+      assert.equals(200, run({ https_proxy = proxy.url, no_proxy = "example.com, 127.0.0.1" }, {}, url))
+      assert.equals(1, tunnels(), "proxy = false and no_proxy go directly")
+      local said = run({ https_proxy = "http://user:hunter2@127.0.0.1:" .. nginx.free_port() }, {}, url)
+      assert.is_string(said)
+      assert.is_nil(said:find("hunter2", 1, true), said)
+    end)
+  end
+end)
+
 -- What only a transport in this process can show.
 describe("the curl transport, in this process", function()
   local curl = require "sinchnumbers.transport.curl"
