@@ -351,12 +351,34 @@ static const char *error_kind(const transport *t, CURLcode code, int sent)
  * byte of the request left this process, which is what makes a POST safe
  * to try again.
  */
+static int tunnel_answered(CURL *easy)
+{
+    long connect_code = 0;
+    curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+    return connect_code > 0;
+}
+
+static int transfer_began(CURL *easy)
+{
+#if LIBCURL_VERSION_NUM >= 0x073d00
+    curl_off_t pretransfer = 0;
+    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+#else
+    double pretransfer = 0;
+    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME, &pretransfer);
+#endif
+    return pretransfer > 0;
+}
+
 static int push_error(lua_State *L, transport *t, CURLcode code)
 {
     long request_size = 0;
     int sent;
     curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_size);
-    sent = request_size > 0;
+    /* The request size counts a proxy's CONNECT too: when the proxy answered
+     * one and the transfer never began (the tunnel refused, or TLS through it
+     * failed), nothing of the request itself went out. */
+    sent = request_size > 0 && !(tunnel_answered(t->easy) && !transfer_began(t->easy));
     /* libcurl holds one header line in a buffer of CURL_MAX_HTTP_HEADER
      * bytes and calls a longer one "Out of memory". */
     if (code == CURLE_OUT_OF_MEMORY && sent && !t->head_done)

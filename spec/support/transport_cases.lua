@@ -591,6 +591,7 @@ local PROXY_CASES = {
         local untrusted = context.run_again({ { method = "GET", url = PROXIED, opts = PATIENT } },
           { proxy = context.proxy.url })[1]
         assert.equals("network", untrusted.err.kind, "the server's certificate is checked through the tunnel")
+        assert.is_false(untrusted.err.sent)
       end
     end,
   },
@@ -624,9 +625,13 @@ local PROXY_CASES = {
     calls = { { method = "GET", url = PROXIED, opts = PATIENT } },
     check = function(results, context)
       assert.equals(200, results[1].status)
+      local plain = context.run_again({ { method = "GET", url = "/echo?through=guarded" } },
+        { proxy = with_credentials(context.guarded, context.credentials) })[1]
+      assert.equals(200, plain.status, "a plain request carries Proxy-Authorization too")
       local wrong = context.run_again({ { method = "GET", url = PROXIED, opts = PATIENT } },
         trusting(context, { proxy = with_credentials(context.guarded, "sinch:wrong-secret") }))[1]
       assert.equals("network", wrong.err.kind)
+      assert.is_false(wrong.err.sent, "the request never left: the tunnel was refused")
       -- tinyproxy says 401 where RFC 9110 says 407.
       assert.matches("40[17]", wrong.err.message)
       for _, secret in ipairs { "wrong-secret", "proxypass", "sinch:" } do

@@ -21,7 +21,8 @@
 -- - `network`: anything else on the way, a garbled answer included.
 --
 -- **`sent`** is false only when not a byte of the request left this process
--- (a refused connection, a connect or TLS failure, time running out before
+-- (a refused connection, a connect or TLS failure, a proxy that would not
+-- open the tunnel, time running out before
 -- the first byte was written): that alone makes a POST safe to send again.
 -- Every failure after the first byte may have reached the server: `sent` is true.
 --
@@ -246,11 +247,6 @@ function contract.bypasses(no_proxy, host)
     if name == "*" or host == name or host:sub(-#name - 1) == "." .. name then return true end
   end
   return false
-end
-
---- A text with the credentials of any URL in it replaced by `***`.
-function contract.redact(text)
-  return (text:gsub("(%a[%w+.-]*://)[^/@%s]*@", "%1***@"))
 end
 
 contract.FIELD = {}
