@@ -98,6 +98,23 @@ describe("sinchnumbers.new", function()
 end)
 
 describe("the proxy option", function()
+  local tinyproxy = require "support.tinyproxy"
+  local server, new_client = helper.with_fake()
+
+  it("reaches the transport: the client's calls and token requests go through the proxy", function()
+    if not tinyproxy.available() then return pending("needs tinyproxy (make deps)") end
+    local proxy = tinyproxy.start { connect_ports = {} }
+    finally(proxy.stop)
+    local client = new_client { proxy = proxy.url, transport = "curl" }
+    assert(client:list_available_regions())
+    assert.matches("POST " .. server.url .. "/oauth2/token", proxy.log(), 1, true)
+    assert.matches("GET " .. server.url .. helper.path("/availableRegions"), proxy.log(), 1, true)
+    local direct = new_client { proxy = proxy.url, no_proxy = "127.0.0.1", transport = "curl" }
+    local before = #proxy.log()
+    assert(direct:list_available_regions())
+    assert.is_nil(proxy.log():find("availableRegions", before + 1, true), "no_proxy reaches the fake directly")
+  end)
+
   it("is never echoed in an error: it may hold a password", function()
     local _, err = sinchnumbers.new(with { proxy = "http://user:hunter2@proxy" })
     assert.equal("invalid_argument", err.kind)
