@@ -351,12 +351,34 @@ static const char *error_kind(const transport *t, CURLcode code, int sent)
  * byte of the request left this process, which is what makes a POST safe
  * to try again.
  */
+static int tunnel_answered(CURL *easy)
+{
+    long connect_code = 0;
+    curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+    return connect_code > 0;
+}
+
+static int transfer_began(CURL *easy)
+{
+#if LIBCURL_VERSION_NUM >= 0x073d00
+    curl_off_t pretransfer = 0;
+    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+#else
+    double pretransfer = 0;
+    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME, &pretransfer);
+#endif
+    return pretransfer > 0;
+}
+
 static int push_error(lua_State *L, transport *t, CURLcode code)
 {
     long request_size = 0;
     int sent;
     curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_size);
-    sent = request_size > 0;
+    /* The request size counts a proxy's CONNECT too: when the proxy answered
+     * one and the transfer never began (the tunnel refused, or TLS through it
+     * failed), nothing of the request itself went out. */
+    sent = request_size > 0 && !(tunnel_answered(t->easy) && !transfer_began(t->easy));
     /* libcurl holds one header line in a buffer of CURL_MAX_HTTP_HEADER
      * bytes and calls a longer one "Out of memory". */
     if (code == CURLE_OUT_OF_MEMORY && sent && !t->head_done)
@@ -758,6 +780,19 @@ static void keep_user_agent(lua_State *L, transport *t, int settings)
     lua_pop(L, 1);
 }
 
+/* An optional string (checked by the contract) handed to libcurl, which
+ * copies it; false is left to the caller. */
+static void string_setting(lua_State *L, CURL *easy, int settings, const char *field, CURLoption option)
+{
+    lua_getfield(L, settings, field);
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TBOOLEAN) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "settings.%s must be a string or nil", field);
+        curl_easy_setopt(easy, option, lua_tostring(L, -1));
+    }
+    lua_pop(L, 1);
+}
+
 static void configure_handle(lua_State *L, transport *t, int settings)
 {
     CURL *easy = t->easy;
@@ -786,13 +821,17 @@ static void configure_handle(lua_State *L, transport *t, int settings)
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body_size);
 
     /* libcurl copies option strings, so the settings table need not outlive this. */
-    lua_getfield(L, settings, "ca_file");
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "settings.ca_file must be a string or nil");
-        curl_easy_setopt(easy, CURLOPT_CAINFO, lua_tostring(L, -1));
-    }
+    string_setting(L, easy, settings, "ca_file", CURLOPT_CAINFO);
+    string_setting(L, easy, settings, "client_cert", CURLOPT_SSLCERT);
+    string_setting(L, easy, settings, "client_key", CURLOPT_SSLKEY);
+    /* Left out, libcurl reads https_proxy, http_proxy and no_proxy from the
+     * environment; false is no proxy at all, whatever the environment says. */
+    lua_getfield(L, settings, "proxy");
+    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+        curl_easy_setopt(easy, CURLOPT_PROXY, "");
     lua_pop(L, 1);
+    string_setting(L, easy, settings, "proxy", CURLOPT_PROXY);
+    string_setting(L, easy, settings, "no_proxy", CURLOPT_NOPROXY);
     keep_user_agent(L, t, settings);
 }
 

@@ -82,6 +82,12 @@ describe("sinchnumbers.new", function()
       'user_agent must be a product token of your application such as "myapp/1.2", without a line break' },
     { "user_agent empty", with { user_agent = " " }, "user_agent must be a product token" },
     { "user_agent not a string", with { user_agent = 1.2 }, "user_agent must be a product token" },
+    { "ca_file missing", with { ca_file = "/nonexistent/ca.pem" },
+      'ca_file must be the path of a readable file: a CA bundle (PEM) to trust (got "/nonexistent/ca.pem")' },
+    { "proxy not http://host:port, its credentials not echoed", with { proxy = "socks5://user:hunter2@proxy:1080" },
+      'proxy must be an http:// URL with a port, "http://[user:password@]host:port", or false for no proxy' },
+    { "client_key without client_cert", with { client_key = "/etc/ssl/certs/ca-certificates.crt" },
+      "client_key needs client_cert" },
   }
 
   for _, case in ipairs(BAD_OPTIONS) do
@@ -93,6 +99,53 @@ describe("sinchnumbers.new", function()
       assert.matches("^sinchnumbers: invalid_argument: sinchnumbers.new: ", tostring(err))
     end)
   end
+end)
+
+describe("the proxy option", function()
+  local tinyproxy = require "support.tinyproxy"
+  local server, new_client = helper.with_fake()
+
+  it("reaches the transport: the client's calls and token requests go through the proxy", function()
+    if not tinyproxy.available() then return pending("needs tinyproxy (make deps)") end
+    local proxy = tinyproxy.start { connect_ports = {} }
+    finally(proxy.stop)
+    local client = new_client { proxy = proxy.url, transport = "curl" }
+    assert(client:list_available_regions())
+    assert.matches("POST " .. server.url .. "/oauth2/token", proxy.log(), 1, true)
+    assert.matches("GET " .. server.url .. helper.path("/availableRegions"), proxy.log(), 1, true)
+    local direct = new_client { proxy = proxy.url, no_proxy = "127.0.0.1", transport = "curl" }
+    local before = #proxy.log()
+    assert(direct:list_available_regions())
+    assert.is_nil(proxy.log():find("availableRegions", before + 1, true), "no_proxy reaches the fake directly")
+  end)
+
+  it("is never echoed in an error: it may hold a password", function()
+    local _, err = sinchnumbers.new(with { proxy = "http://user:hunter2@proxy" })
+    assert.equal("invalid_argument", err.kind)
+    assert.is_nil(tostring(err):find("hunter2", 1, true), tostring(err))
+  end)
+end)
+
+describe("the TLS files", function()
+  it("reach the libcurl transport: a client_key that is not client_cert's fails before a byte is sent", function()
+    local dir = assert(io.popen("mktemp -d /tmp/sinchnumbers-cert.XXXXXX")):read("*l")
+    finally(function() os.execute("rm -rf " .. dir) end)
+    assert(os.execute(("cd %s && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=client"
+      .. " -keyout key.pem -out cert.pem >/dev/null 2>&1 && openssl genrsa -out other.pem 2048 >/dev/null 2>&1")
+      :format(dir)))
+    -- A listener that never speaks TLS: libcurl loads the client's files once connected.
+    local listener = assert(require("socket").bind("127.0.0.1", 0))
+    finally(function() listener:close() end)
+    local _, port = listener:getsockname()
+    local client = assert(sinchnumbers.new(with {
+      auth = "basic", base_url = "https://127.0.0.1:" .. port, transport = "curl", connect_timeout = 5, timeout = 5,
+      client_cert = dir .. "/cert.pem", client_key = dir .. "/other.pem", max_retries = 0,
+    }))
+    local result, err = client:list_available_regions()
+    assert.is_nil(result)
+    assert.equal("network", err.kind)
+    assert.matches("private key", err.message)
+  end)
 end)
 
 describe("sinchnumbers.new with hostile options", function()

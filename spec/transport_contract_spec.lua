@@ -2,6 +2,7 @@
 -- (spec/support/transport_cases.lua), over real HTTP on loopback against a
 -- real nginx: libcurl in this process, cosockets inside that nginx.
 local nginx = require "support.nginx"
+local tinyproxy = require "support.tinyproxy"
 local transport_cases = require "support.transport_cases"
 local contract = require "sinchnumbers.transport.contract"
 local socket = require "socket"
@@ -13,11 +14,37 @@ if not nginx.available() then
   return
 end
 
-local function make_certificate()
+local function openssl(dir, command)
+  assert(os.execute(("cd %s && openssl %s >/dev/null 2>&1"):format(dir, command)), "openssl " .. command)
+end
+
+-- A self-signed cert.pem for the TLS server; for the one that asks for a
+-- client certificate, a CA (ca.pem), its server.pem and its client.pem, and a
+-- stranger.pem from a CA of its own.
+local function make_certificates()
   local dir = assert(io.popen("mktemp -d /tmp/sinchnumbers-cert.XXXXXX")):read("*l")
-  assert(os.execute(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
-    .. " -addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1")
-    :format(dir, dir)))
+  local loopback = "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1"
+  openssl(dir, "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext " .. loopback
+    .. " -keyout key.pem -out cert.pem")
+  for _, ca in ipairs { "ca", "stranger-ca" } do
+    openssl(dir, ("req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=%s -keyout %s-key.pem -out %s.pem")
+      :format(ca, ca, ca))
+  end
+  local signed = {
+    { name = "server", ca = "ca", subject = "/CN=127.0.0.1", ext = loopback },
+    { name = "client", ca = "ca", subject = "/CN=sinchnumbers-client", ext = "extendedKeyUsage=clientAuth" },
+    { name = "stranger", ca = "stranger-ca", subject = "/CN=stranger", ext = "extendedKeyUsage=clientAuth" },
+  }
+  for _, cert in ipairs(signed) do
+    openssl(dir, ("req -newkey rsa:2048 -nodes -subj %s -keyout %s-key.pem -out %s.csr")
+      :format(cert.subject, cert.name, cert.name))
+    local ext = dir .. "/" .. cert.name .. ".ext"
+    local file = assert(io.open(ext, "w"))
+    file:write(cert.ext, "\n")
+    file:close()
+    openssl(dir, ("x509 -req -in %s.csr -CA %s.pem -CAkey %s-key.pem -CAcreateserial -days 1 -extfile %s -out %s.pem")
+      :format(cert.name, cert.ca, cert.ca, ext, cert.name))
+  end
   return dir
 end
 
@@ -72,14 +99,22 @@ local TRANSPORTS = {
 }
 
 local server, certs
+local proxies = {}
+-- tinyproxy takes letters and digits only.
+local PROXY_CREDENTIALS = "sinch:proxypass42"
 
 setup(function()
-  certs = make_certificate()
+  certs = make_certificates()
   server = nginx.start{ http = transport_cases.SERVER:gsub("%${certs}", certs) }
   server.cert = certs .. "/cert.pem"
+  if tinyproxy.available() then
+    proxies.open = tinyproxy.start { connect_ports = { server.ports.tls } }
+    proxies.guarded = tinyproxy.start { connect_ports = { server.ports.tls }, credentials = PROXY_CREDENTIALS }
+  end
 end)
 
 teardown(function()
+  for _, proxy in pairs(proxies) do proxy.stop() end
   if server then server.stop() end
   if certs then os.execute("rm -rf " .. certs) end
 end)
@@ -106,8 +141,14 @@ for _, transport in ipairs(TRANSPORTS) do
     for _, case in ipairs(transport_cases.list) do
       if case.only == nil or case.only == transport.name then
         it(case.name, function()
+          if case.needs == "tinyproxy" and not proxies.open then
+            pending("needs tinyproxy (make deps)")
+            return
+          end
           local context = case.prepare and case.prepare() or {}
-          context.port, context.cert = server.port, server.cert
+          context.port, context.cert, context.certs = server.port, server.cert, certs
+          context.transport, context.tls_port = transport.name, server.ports.tls
+          context.proxy, context.guarded, context.credentials = proxies.open, proxies.guarded, PROXY_CREDENTIALS
           function context.run_again(calls, options)
             return transport.runner.run(server, resolved(calls, context), options, case.path).calls
           end
@@ -133,6 +174,106 @@ for _, transport in ipairs(TRANSPORTS) do
     end)
   end)
 end
+
+describe("the TLS files", function()
+  it("the curl transport says which file it cannot open, before anything is sent", function()
+    local none, err = require("sinchnumbers.transport.curl").new{ client_cert = certs .. "/missing.pem" }
+    assert.is_nil(none)
+    assert.equals("invalid_argument", err.kind)
+    assert.equals("client_cert", err.field)
+    assert.matches("client_cert must be the path of a readable file: a client certificate %(PEM%)", err.message)
+    assert.matches("missing.pem", err.message, 1, true)
+    local _, alone = require("sinchnumbers.transport.curl").new{ client_key = certs .. "/client-key.pem" }
+    assert.matches("client_key needs client_cert", alone.message)
+  end)
+
+  it("the ngx transport refuses each, naming the nginx.conf directive to use", function()
+    local said = {}
+    for _, name in ipairs { "ca_file", "client_cert", "client_key" } do
+      said[name] = inside_nginx().new_says(server, { [name] = certs .. "/client.pem" })
+    end
+    assert.matches("ca_file must be left out under nginx: .* lua_ssl_trusted_certificate", said.ca_file)
+    assert.matches("client_cert must be left out under nginx: .* lua_ssl_certificate ", said.client_cert)
+    assert.matches("client_key must be left out under nginx: .* lua_ssl_certificate_key", said.client_key)
+  end)
+end)
+
+-- The proxy from the environment: each transport in a process of its own
+-- with https_proxy set (libcurl in a new Lua, cosockets in a new nginx).
+describe("the proxy from the environment", function()
+  local helper = require "support.client_helper"
+  local shell = require "support.shell"
+
+  local function literal(options)
+    local fields = {}
+    for name, value in pairs(options) do fields[#fields + 1] = ("[%q] = %s"):format(name, tostring(value)) end
+    for i, field in ipairs(fields) do
+      fields[i] = field:gsub("= ([^ft].*)$", function(text) return ("= %q"):format(text) end)
+    end
+    return "{ " .. table.concat(fields, ", ") .. " }"
+  end
+
+  -- Runs one GET with `options` under `environment`: the status, or the error's message.
+  local RUNNERS = {
+    curl = function(environment, options, url)
+      options.ca_file = server.cert
+      local code = ([[
+        local t = assert(require("sinchnumbers.transport.curl").new(%s))
+        local status, err = t:request("GET", %q)
+        io.write(status and tostring(status) or err.message)
+      ]]):format(literal(options), url)
+      local prefix = ""
+      for name, value in pairs(environment) do prefix = prefix .. name .. "=" .. shell.quote(value) .. " " end
+      local pipe = assert(io.popen(prefix .. helper.lua_command(code) .. " 2>&1"))
+      local said = pipe:read("*a")
+      pipe:close()
+      return tonumber(said) or said
+    end,
+    ngx = function(environment, options, url)
+      local inside = nginx.start {
+        env = environment,
+        http = ([[
+          server {
+            listen 127.0.0.1:${port};
+            location = /transport {
+              lua_ssl_trusted_certificate %s;
+              content_by_lua_block { require("openresty.cases").transport() }
+            }
+          }
+        ]]):format(server.cert),
+      }
+      local answer = inside.drive("/transport", { options = options, calls = { { method = "GET", url = url } } })
+      inside.stop()
+      local result = answer.calls[1]
+      return result.status or result.err.message
+    end,
+  }
+
+  for _, name in ipairs { "curl", "ngx" } do
+    it("the " .. name .. " transport takes https_proxy, unless proxy = false or no_proxy names the host", function()
+      if not proxies.open then return pending("needs tinyproxy (make deps)") end
+      local proxy = tinyproxy.start { connect_ports = { server.ports.tls } }
+      finally(proxy.stop)
+      local function tunnels()
+        local count = 0
+        for _ in proxy.log():gmatch("CONNECT 127%.0%.0%.1:") do count = count + 1 end
+        return count
+      end
+      local url = server.url("/", "https", "tls")
+      local run = RUNNERS[name]
+      local environment = { https_proxy = proxy.url }
+      assert.equals(200, run(environment, {}, url))
+      assert.equals(1, tunnels(), "through the proxy of https_proxy")
+      assert.equals(200, run(environment, { proxy = false }, url))
+      assert.equals(200, run(environment, { no_proxy = "127.0.0.1" }, url))
+      assert.equals(200, run({ https_proxy = proxy.url, no_proxy = "example.com, 127.0.0.1" }, {}, url))
+      assert.equals(1, tunnels(), "proxy = false and no_proxy go directly")
+      local said = run({ https_proxy = "http://user:hunter2@127.0.0.1:" .. nginx.free_port() }, {}, url)
+      assert.is_string(said)
+      assert.is_nil(said:find("hunter2", 1, true), said)
+    end)
+  end
+end)
 
 -- What only a transport in this process can show.
 describe("the curl transport, in this process", function()

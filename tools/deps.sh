@@ -28,7 +28,7 @@ test="$demo $docs
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev libluajit2-5.1-dev
   lua-busted lua-check luarocks
   nginx libnginx-mod-http-lua
-  lua-curl
+  lua-curl tinyproxy
   redis-server lua-redis lua-nginx-redis"
 bench="$demo lua5.1 luajit2 liblua5.1-0-dev libluajit2-5.1-dev curl nginx lua-curl valgrind"
 

@@ -118,6 +118,10 @@ local OPTIONS = validate.compile {
     { name = "log_level", type = "string", enum = log.LEVELS },
     -- false: send enum values the library does not know yet, with a warning.
     { name = "strict", type = "boolean" },
+    -- The TLS files and the proxy, passed to the transport as they are (under
+    -- nginx the cosocket transport refuses the TLS files, naming the directive
+    -- to use); last, as only the last expression of a constructor expands.
+    (table.unpack or unpack)(contract.CLIENT_FIELDS),
   },
 }
 
@@ -138,13 +142,15 @@ end
 -- caller's own transport. Returns nil, err when it cannot be made.
 local function make_transport(kind, options)
   if kind ~= "curl" and kind ~= "ngx" then return kind end
-  return require("sinchnumbers.transport." .. kind).new {
+  local transport_options = {
     timeout = options.timeout, connect_timeout = options.connect_timeout, max_body_size = options.max_body_size,
     user_agent = options.user_agent and contract.USER_AGENT .. " " .. options.user_agent or nil,
     -- The pipeline reads answer headers only on failures (Retry-After,
     -- WWW-Authenticate): a 2xx gets an empty table, not a parsed one.
     success_headers = false,
   }
+  for _, field in ipairs(contract.CLIENT_FIELDS) do transport_options[field.name] = options[field.name] end
+  return require("sinchnumbers.transport." .. kind).new(transport_options)
 end
 
 -- How to wait between retries without busy-waiting: ngx.sleep yields to
@@ -340,6 +346,8 @@ function sinchnumbers.new(options)
   if message then
     return nil, errors.invalid_argument("sinchnumbers.new: " .. message, field)
   end
+  local unpaired = contract.unpaired_key("sinchnumbers.new", options)
+  if unpaired then return nil, unpaired end
   local settings = {}
   for name, value in pairs(DEFAULTS) do settings[name] = value end
   for name, value in pairs(options) do settings[name] = value end

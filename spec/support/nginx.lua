@@ -81,7 +81,8 @@ http {
 -- line, unless `user = false`: its workers would run as nobody, who cannot
 -- read the prefix (a folder only root can read) nor the checkout if it is
 -- private. `copy` lists files and folders of the checkout to copy into the
--- prefix first. `env` is a table of environment variables for nginx. Returns
+-- prefix first. `env` is a table of environment variables for nginx (and,
+-- with `http`, its workers). Returns
 -- a handle with the ports, the prefix and stop(), or raises with nginx's own
 -- complaint.
 function nginx.start(options)
@@ -106,7 +107,10 @@ function nginx.start(options)
     write_file(prefix .. "/nginx.conf", user .. "\n" .. fill_in(options.config))
   else
     local http = fill_in(options.http)
-    write_file(prefix .. "/nginx.conf", CONFIG:format(options.workers or 1, prefix, prefix, user,
+    -- nginx passes a variable on to its workers only when told to.
+    local main = user
+    for name in pairs(options.env or {}) do main = main .. "\nenv " .. name .. ";" end
+    write_file(prefix .. "/nginx.conf", CONFIG:format(options.workers or 1, prefix, prefix, main,
       MODULES, MODULES, prefix, prefix, prefix, prefix, prefix, ROOT, ROOT, ROOT, ROOT, http))
   end
   handle.port = handle.ports.port

@@ -11,6 +11,7 @@
 --            or a function(context) giving a whole URL
 --   path     the nginx location that runs the calls (cosockets only; default /transport)
 --   prepare  function() -> context (listeners of its own), and finish(context)
+--   needs    a program the case cannot do without (pending when it is missing)
 --   check    function(results, context, answer): results[i] is { status, headers,
 --            body, elapsed } or { err, elapsed }; answer.closed is tostring of the
 --            closed transport, answer.used_after_close the error of a request after it
@@ -67,6 +68,14 @@ cases.SERVER = [[
       add_header X-Connection $connection;
       return 200 "secret page";
     }
+  }
+  server {
+    listen 127.0.0.1:${mtls} ssl;
+    ssl_certificate ${certs}/server.pem;
+    ssl_certificate_key ${certs}/server-key.pem;
+    ssl_client_certificate ${certs}/ca.pem;
+    ssl_verify_client on;
+    location / { return 200 "hello $ssl_client_s_dn"; }
   }
 ]]
 
@@ -517,25 +526,156 @@ cases.list = {
   },
 }
 
+-- The server that asks for a client certificate, with the files for it.
+local MTLS_CALLS = { { method = "GET", url = { "/", "https", "mtls" }, opts = PATIENT } }
+local function mtls_files(context, client)
+  local files = { ca_file = context.certs .. "/ca.pem" }
+  if client then
+    files.client_cert, files.client_key = context.certs .. "/" .. client .. ".pem",
+      context.certs .. "/" .. client .. "-key.pem"
+  end
+  return files
+end
+
+table.insert(cases.list, {
+  name = "presents the client_cert and client_key it is given to a server that asks for one (mutual TLS)",
+  only = "curl",
+  options = function(context) return mtls_files(context, "client") end,
+  calls = MTLS_CALLS,
+  check = function(results, context)
+    assert.equals(200, results[1].status)
+    assert.equals("hello CN=sinchnumbers-client", results[1].body)
+    local without = context.run_again(MTLS_CALLS, mtls_files(context))[1]
+    local stranger = context.run_again(MTLS_CALLS, mtls_files(context, "stranger"))[1]
+    local mismatched = mtls_files(context, "client")
+    mismatched.client_key = context.certs .. "/stranger-key.pem"
+    local wrong_key = context.run_again(MTLS_CALLS, mismatched)[1]
+    -- nginx's HTTP server finishes the handshake and answers 400 in its own words.
+    assert.equals(400, without.status)
+    assert.matches("No required SSL certificate was sent", without.body)
+    assert.equals(400, stranger.status)
+    assert.matches("The SSL certificate error", stranger.body)
+    -- A key that is not the certificate's fails before a byte is sent.
+    assert.equals("network", wrong_key.err.kind)
+    assert.matches("private key", wrong_key.err.message)
+    assert.is_false(wrong_key.err.sent)
+  end,
+})
+
+-- Proxies (spec/support/tinyproxy.lua): context.proxy lets anyone through,
+-- context.guarded asks for context.credentials; CONNECT reaches the TLS server only.
+local PROXIED = { "/proxied", "https", "tls" }
+
+-- Options that trust the TLS server: the curl transport's ca_file (the ngx
+-- cases run under /transport/trusting instead).
+local function trusting(context, options)
+  if context.transport == "curl" then options.ca_file = context.cert end
+  return options
+end
+
+local function with_credentials(proxy, credentials)
+  return "http://" .. credentials .. "@" .. proxy.url:sub(#"http://" + 1)
+end
+
+local PROXY_CASES = {
+  {
+    name = "reaches an https server through a proxy's CONNECT tunnel, the certificate verified end to end",
+    path = "/transport/trusting",
+    options = function(context) return trusting(context, { proxy = context.proxy.url }) end,
+    calls = { { method = "GET", url = PROXIED, opts = PATIENT } },
+    check = function(results, context)
+      assert.equals(200, results[1].status)
+      assert.equals("secret page", results[1].body)
+      assert.matches("CONNECT 127.0.0.1:" .. context.tls_port, context.proxy.log(), 1, true)
+      if context.transport == "curl" then
+        local untrusted = context.run_again({ { method = "GET", url = PROXIED, opts = PATIENT } },
+          { proxy = context.proxy.url })[1]
+        assert.equals("network", untrusted.err.kind, "the server's certificate is checked through the tunnel")
+        assert.is_false(untrusted.err.sent)
+      end
+    end,
+  },
+  {
+    name = "sends a plain http request through the proxy with the absolute URL in its request line",
+    options = function(context) return { proxy = context.proxy.url } end,
+    calls = { { method = "GET", url = "/echo?via=proxy" } },
+    check = function(results, context)
+      assert.equals(200, results[1].status)
+      assert.equals("/echo?via=proxy", echoed(results[1]).uri)
+      assert.matches(("GET http://127.0.0.1:%d/echo?via=proxy"):format(context.port), context.proxy.log(), 1, true)
+    end,
+  },
+  {
+    name = "reaches the hosts in no_proxy directly",
+    options = function(context) return { proxy = context.proxy.url, no_proxy = "example.com,127.0.0.1" } end,
+    calls = { { method = "GET", url = "/echo?reached=directly" } },
+    check = function(results, context)
+      assert.equals(200, results[1].status)
+      assert.is_nil(context.proxy.log():find("reached=directly", 1, true))
+    end,
+  },
+  {
+    name = "opens the tunnel with the proxy's credentials; wrong ones fail without the credentials in the error",
+    path = "/transport/trusting",
+    options = function(context)
+      -- Percent-encoded, as in any URL ("%34" is "4").
+      local encoded = context.credentials:gsub("4", "%%34")
+      return trusting(context, { proxy = with_credentials(context.guarded, encoded) })
+    end,
+    calls = { { method = "GET", url = PROXIED, opts = PATIENT } },
+    check = function(results, context)
+      assert.equals(200, results[1].status)
+      local plain = context.run_again({ { method = "GET", url = "/echo?through=guarded" } },
+        { proxy = with_credentials(context.guarded, context.credentials) })[1]
+      assert.equals(200, plain.status, "a plain request carries Proxy-Authorization too")
+      local wrong = context.run_again({ { method = "GET", url = PROXIED, opts = PATIENT } },
+        trusting(context, { proxy = with_credentials(context.guarded, "sinch:wrong-secret") }))[1]
+      assert.equals("network", wrong.err.kind)
+      assert.is_false(wrong.err.sent, "the request never left: the tunnel was refused")
+      -- tinyproxy says 401 where RFC 9110 says 407.
+      assert.matches("40[17]", wrong.err.message)
+      for _, secret in ipairs { "wrong-secret", "proxypass", "sinch:" } do
+        assert.is_nil(wrong.err.message:find(secret, 1, true), wrong.err.message)
+        assert.is_nil(context.guarded.log():find(secret, 1, true), "the proxy's log")
+      end
+    end,
+  },
+}
+for _, case in ipairs(PROXY_CASES) do
+  case.needs = "tinyproxy"
+  table.insert(cases.list, case)
+end
+
 -- Options each new() must refuse (with nil, err) or take: the contract's, then each transport's own.
 cases.options = {
   all = {
     refused = {
       { timeout = 0 }, { timeout = "soon" }, { timeout = 86401 }, { connect_timeout = -1 }, { max_body_size = 0 },
       { max_body_size = 1.5 }, { user_agent = "a\r\nX-Injected: 1" }, { user_agent = 2 }, { success_headers = "no" },
-      { timout = 3 },
+      { timout = 3 }, { proxy = "https://127.0.0.1:3128" }, { proxy = "http://127.0.0.1" }, { proxy = true },
+      { proxy = "http://127.0.0.1:3128/path" }, { no_proxy = "a/b" }, { no_proxy = 1 },
     },
     taken = {
-      {},
+      {}, { proxy = false }, { proxy = "http://u:p%40ss@127.0.0.1:3128", no_proxy = "*" }, { no_proxy = "" },
       { timeout = 0.5, connect_timeout = 1, max_body_size = 10, success_headers = false, user_agent = "x" },
     },
   },
   curl = {
-    refused = { { ca_file = 1 }, { pool_size = 4 } },
-    taken = { { ca_file = "/etc/ssl/certs/ca-certificates.crt" } },
+    refused = {
+      { ca_file = 1 }, { pool_size = 4 }, { ca_file = "/nonexistent/ca.pem" }, { client_cert = "/nonexistent/c.pem" },
+      { client_key = "/etc/ssl/certs/ca-certificates.crt" },
+    },
+    taken = {
+      { ca_file = "/etc/ssl/certs/ca-certificates.crt" },
+      { client_cert = "/etc/ssl/certs/ca-certificates.crt", client_key = "/etc/ssl/certs/ca-certificates.crt" },
+    },
   },
   ngx = {
-    refused = { { ca_file = "/etc/ssl/cert.pem" }, { pool_size = 1.5 }, { read_timeout = -1 }, { ssl_verify = "yes" } },
+    refused = {
+      { ca_file = "/etc/ssl/cert.pem" }, { client_cert = "/etc/ssl/certs/ca-certificates.crt" },
+      { client_key = "/etc/ssl/certs/ca-certificates.crt" },
+      { pool_size = 1.5 }, { read_timeout = -1 }, { ssl_verify = "yes" },
+    },
     taken = {
       { timeout = 0.5, keepalive_timeout = 10, pool_size = 4, send_timeout = 1, read_timeout = 1, ssl_verify = false },
     },

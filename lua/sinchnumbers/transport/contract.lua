@@ -21,7 +21,8 @@
 -- - `network`: anything else on the way, a garbled answer included.
 --
 -- **`sent`** is false only when not a byte of the request left this process
--- (a refused connection, a connect or TLS failure, time running out before
+-- (a refused connection, a connect or TLS failure, a proxy that would not
+-- open the tunnel, time running out before
 -- the first byte was written): that alone makes a POST safe to send again.
 -- Every failure after the first byte may have reached the server: `sent` is true.
 --
@@ -40,6 +41,11 @@
 -- out dead before any answer). Any other method is never re-sent behind the
 -- caller's back: libcurl sends it on a fresh connection only, the cosocket
 -- transport fails with `sent = true`.
+--
+-- **TLS files** (`TLS_FILES`: `ca_file`, `client_cert`, `client_key`) are
+-- checked here, a file that cannot be opened refused before anything is sent;
+-- a transport that cannot read files refuses them naming its configuration
+-- instead (`TLS_DIRECTIVE_FIELDS`).
 --
 -- The libcurl transport checks requests in C (where it costs nothing) by the
 -- same rules as `check_request`; `spec/support/transport_cases.lua` holds every
@@ -109,14 +115,150 @@ contract.FIELDS = {
   { name = "user_agent", check = no_line_break, expect = "a string without a line break or a NUL" },
 }
 
+local MTLS_MODULE = "lua-nginx-module 0.10.26 or later; Debian 12's 0.10.23 has none"
+
+--- The TLS files a client may name, and the nginx.conf directive that
+-- stands for each under nginx, where a cosocket reads no file of its own.
+contract.TLS_FILES = {
+  { name = "ca_file", what = "a CA bundle (PEM) to trust", directive = "lua_ssl_trusted_certificate" },
+  { name = "client_cert", what = "a client certificate (PEM)", directive = "lua_ssl_certificate",
+    needs = MTLS_MODULE },
+  { name = "client_key", what = "the client certificate's private key (PEM)", directive = "lua_ssl_certificate_key",
+    needs = MTLS_MODULE },
+}
+
+local function readable_file(path)
+  if type(path) ~= "string" or path:find("%z") then return false end
+  local file = io.open(path, "rb")
+  if not file then return false end
+  file:close()
+  return true
+end
+
+--- The fields of the TLS files, for a transport that reads them (a file
+-- that cannot be opened is refused before anything is sent).
+contract.TLS_FIELDS = {}
+for _, tls in ipairs(contract.TLS_FILES) do
+  contract.TLS_FIELDS[#contract.TLS_FIELDS + 1] = {
+    name = tls.name, check = readable_file, expect = "the path of a readable file: " .. tls.what,
+  }
+end
+
+--- The same names for a transport that cannot take them: each is refused
+-- with the nginx.conf directive to use instead.
+contract.TLS_DIRECTIVE_FIELDS = {}
+for _, tls in ipairs(contract.TLS_FILES) do
+  contract.TLS_DIRECTIVE_FIELDS[#contract.TLS_DIRECTIVE_FIELDS + 1] = {
+    name = tls.name, check = function() return false end,
+    expect = ("left out under nginx: a cosocket takes %s from nginx.conf's %s%s")
+      :format(tls.what, tls.directive, tls.needs and " (" .. tls.needs .. ")" or ""),
+  }
+end
+
+--- The error of options with a `client_key` but no `client_cert`, or nil.
+-- @tparam string who the constructor, for the message
+-- @tparam table options checked by their fields already
+function contract.unpaired_key(who, options)
+  if options.client_key and not options.client_cert then
+    return errors.invalid_argument(who .. ": option client_key needs client_cert (the certificate it goes with)",
+      "client_key")
+  end
+  return nil
+end
+
+--- The proxy fields, which every transport takes. `proxy` is
+-- `"http://[user:password@]host:port"`, or false for none; left out, the
+-- environment's `https_proxy` (or `HTTPS_PROXY`) for https URLs and
+-- `http_proxy` for http ones (never `HTTP_PROXY`, which CGI lets a request
+-- header set), else `all_proxy` (or `ALL_PROXY`), as libcurl reads them. `no_proxy` (else the environment's
+-- `no_proxy` or `NO_PROXY`) lists host names, comma-separated, reached
+-- directly, each with its subdomains; `*` is every host.
+contract.PROXY_FIELDS = {
+  { name = "proxy", secret = true,
+    check = function(value)
+      return value == false or (type(value) == "string" and value:find("^http://[^/%s@]*@?[^/%s@]+:%d+/?$") ~= nil)
+    end,
+    expect = 'an http:// URL with a port, "http://[user:password@]host:port", or false for no proxy' },
+  { name = "no_proxy", check = function(value) return no_line_break(value) and not value:find("[/@]") end,
+    expect = 'host names separated by commas, or "*"' },
+}
+
+--- The options a client passes through to the transport it makes.
+contract.CLIENT_FIELDS = {}
+for _, group in ipairs { contract.TLS_FIELDS, contract.PROXY_FIELDS } do
+  for _, field in ipairs(group) do contract.CLIENT_FIELDS[#contract.CLIENT_FIELDS + 1] = field end
+end
+
+-- "%41" -> "A": credentials in a URL are percent-encoded.
+local function percent_decoded(text)
+  return (text:gsub("%%(%x%x)", function(hex) return string.char(tonumber(hex, 16)) end))
+end
+
+--- A proxy URL taken apart: `{ host, port, credentials, label }`, the
+-- credentials (`"user:password"`, decoded) or nil, the label its URL without
+-- them; or nil when it is not `http://[user:password@]host:port`.
+function contract.parse_proxy(url)
+  local userinfo, host, port = url:match("^http://([^/%s@]*)@([^/%s@]+):(%d+)/?$")
+  if not userinfo then host, port = url:match("^http://([^/%s@]+):(%d+)/?$") end
+  port = tonumber(port)
+  if not host or port < 1 or port > 65535 then return nil end
+  return { host = host, port = port, credentials = userinfo and percent_decoded(userinfo),
+           label = ("http://%s:%d"):format(host, port) }
+end
+
+--- The proxies a transport uses, from its settings, else the environment
+-- (as libcurl reads it): `{ http = proxy, https = proxy, no_proxy = { names } }`,
+-- each proxy from `parse_proxy` or false; or nil and an `invalid_argument`
+-- error naming the variable (never its value, which may hold a password).
+-- @tparam table settings from `settings`
+-- @tparam function getenv `os.getenv`
+function contract.proxies(settings, getenv)
+  local chosen = { no_proxy = {} }
+  local sources = {
+    https = { settings.proxy, "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" },
+    http = { settings.proxy, "http_proxy", "all_proxy", "ALL_PROXY" },
+  }
+  for scheme, source in pairs(sources) do
+    local url, from = source[1], "option proxy"
+    for i = 2, #source do
+      if url == nil then url, from = getenv(source[i]), "environment variable " .. source[i] end
+    end
+    if url == nil or url == false or url == "" then
+      chosen[scheme] = false
+    else
+      chosen[scheme] = contract.parse_proxy(url)
+      if not chosen[scheme] then
+        return nil, errors.invalid_argument(from .. ' must be a proxy URL "http://[user:password@]host:port"')
+      end
+    end
+  end
+  local no_proxy = settings.no_proxy or getenv("no_proxy") or getenv("NO_PROXY") or ""
+  for name in no_proxy:gmatch("[^,%s]+") do
+    chosen.no_proxy[#chosen.no_proxy + 1] = name:gsub("^%.", ""):lower()
+  end
+  return chosen
+end
+
+--- Whether `host` is reached directly, by a `no_proxy` list from `proxies`:
+-- `*`, the host itself, or a domain it is in.
+function contract.bypasses(no_proxy, host)
+  host = host:gsub("^%[(.*)%]$", "%1"):lower()
+  for _, name in ipairs(no_proxy) do
+    if name == "*" or host == name or host:sub(-#name - 1) == "." .. name then return true end
+  end
+  return false
+end
+
 contract.FIELD = {}
 for _, field in ipairs(contract.FIELDS) do contract.FIELD[field.name] = field end
+for _, field in ipairs(contract.CLIENT_FIELDS) do contract.FIELD[field.name] = field end
 
 --- The schema of one transport's options: the common fields and its own.
 -- @tparam[opt] {table,...} own fields of that transport only
 function contract.options(own)
   local fields = {}
   for _, field in ipairs(contract.FIELDS) do fields[#fields + 1] = field end
+  for _, field in ipairs(contract.PROXY_FIELDS) do fields[#fields + 1] = field end
   for _, field in ipairs(own or {}) do fields[#fields + 1] = field end
   return validate.compile { type = "object", fields = fields }
 end
@@ -146,6 +288,8 @@ function contract.settings(who, schema, options, own_defaults)
   for name, value in pairs(contract.DEFAULTS) do settings[name] = value end
   for name, value in pairs(own_defaults or {}) do settings[name] = value end
   for name, value in pairs(given) do settings[name] = value end
+  local unpaired = contract.unpaired_key(who, settings)
+  if unpaired then return nil, unpaired end
   return settings
 end
 

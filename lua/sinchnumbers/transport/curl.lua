@@ -26,9 +26,7 @@ local curl = {}
 --- The version of the libcurl it runs on, such as `"7.88.1"`.
 curl.curl_version = libcurl.curl_version
 
-local OPTIONS = contract.options {
-  { name = "ca_file", type = "string", expect = "the path of a CA bundle (a string)" },
-}
+local OPTIONS = contract.options(contract.TLS_FIELDS)
 
 --- Makes a libcurl transport.
 -- @tparam[opt] table options
@@ -36,14 +34,24 @@ local OPTIONS = contract.options {
 -- @tparam[opt=10] number options.connect_timeout seconds to connect
 -- @tparam[opt=8388608] int options.max_body_size bytes (1 to 1 GiB); a longer
 -- answer is a `too_large` error, whether it announced a Content-Length or came chunked
--- @tparam[opt] string options.ca_file a CA bundle to trust
+-- @tparam[opt] string options.ca_file a CA bundle (PEM) to trust instead of the system's
+-- @tparam[opt] string options.client_cert a client certificate (PEM) for servers that
+-- ask for one (mutual TLS)
+-- @tparam[opt] string options.client_key the client certificate's private key (PEM,
+-- not encrypted); left out, libcurl reads it from `client_cert`
+-- @tparam[opt] string|boolean options.proxy `"http://[user:password@]host:port"`, or
+-- false for none; not given, libcurl reads `https_proxy`, `HTTPS_PROXY` and
+-- `http_proxy` (see `sinchnumbers.transport.contract.PROXY_FIELDS`)
+-- @tparam[opt] string options.no_proxy hosts reached directly, comma-separated
+-- (not given: the environment's `no_proxy`)
 -- @tparam[opt] string options.user_agent default `contract.USER_AGENT`
 -- @tparam[opt=true] boolean options.success_headers false: a 2xx answer gets
 -- an empty header table instead of a parsed one (the client reads headers
 -- only on failures, and parsing them is a tenth of a call's cost)
 -- @treturn[1] Transport
 -- @treturn[2] nil
--- @treturn[2] table an `invalid_argument` error naming the bad option
+-- @treturn[2] table an `invalid_argument` error naming the bad option (a TLS
+-- file that cannot be opened included)
 function curl.new(options)
   local settings, err = contract.settings("sinchnumbers.transport.curl.new", OPTIONS, options)
   if not settings then return nil, err end

@@ -37,15 +37,16 @@ local OWN_DEFAULTS = {
   keepalive_timeout = 30,
   ssl_verify = true,
 }
-local OPTIONS = contract.options {
+local OWN_FIELDS = {
   contract.seconds_field("send_timeout"),
   contract.seconds_field("read_timeout"),
   contract.seconds_field("keepalive_timeout"),
   { name = "pool_size", type = "integer", min = 1, max = 1e6, expect = "a whole number above 0" },
   { name = "ssl_verify", type = "boolean" },
-  { name = "ca_file", check = function() return false end,
-    expect = "left out: a cosocket trusts lua_ssl_trusted_certificate in nginx.conf" },
 }
+-- ca_file, client_cert and client_key are refused, naming the nginx.conf directive to use.
+for _, field in ipairs(contract.TLS_DIRECTIVE_FIELDS) do OWN_FIELDS[#OWN_FIELDS + 1] = field end
+local OPTIONS = contract.options(OWN_FIELDS)
 -- The status line and headers of one response may not exceed this.
 local MAX_HEADER_BYTES = contract.MAX_HEADER_BYTES
 -- The most bytes asked of the socket at once.
@@ -105,11 +106,19 @@ end
 -- @tparam[opt=30] int options.pool_size idle connections kept per scheme, host and port, per worker
 -- @tparam[opt=true] boolean options.ssl_verify verify the server's certificate
 -- @tparam[opt=true] boolean options.success_headers false: a 2xx answer gets an empty header table
+-- @tparam[opt] string|boolean options.proxy `"http://[user:password@]host:port"`, or
+-- false for none; not given, the environment's `https_proxy` (or `HTTPS_PROXY`)
+-- and `http_proxy`, read here once (nginx.conf needs an `env` line for each).
+-- HTTPS goes through a CONNECT tunnel opened here, http requests to the proxy
+-- with the absolute URL; connections through a proxy are pooled apart
+-- @tparam[opt] string options.no_proxy hosts reached directly, comma-separated
+-- (not given: the environment's `no_proxy` or `NO_PROXY`)
 -- @tparam[opt] string options.user_agent default `contract.USER_AGENT`
 -- @treturn[1] Transport
 -- @treturn[2] nil
 -- @treturn[2] table an `invalid_argument` error: a bad option, `ca_file` (use
--- `lua_ssl_trusted_certificate`), or outside nginx
+-- `lua_ssl_trusted_certificate`), `client_cert` or `client_key` (use
+-- `lua_ssl_certificate` and `lua_ssl_certificate_key`), or outside nginx
 function _M.new(options)
   if not _M.inside_nginx() then
     return nil, errors.invalid_argument("the cosocket transport runs only inside nginx with the Lua module (OpenResty)")
@@ -119,6 +128,19 @@ function _M.new(options)
   -- Without their own values, sending and reading are bounded by the whole-request timeout only.
   settings.send_timeout = settings.send_timeout or settings.timeout
   settings.read_timeout = settings.read_timeout or settings.timeout
+  -- Read once: nginx passes a variable to its workers only with an `env` line.
+  local proxies, problem = contract.proxies(settings, os.getenv)
+  if not proxies then
+    problem.message = "sinchnumbers.transport.ngx.new: " .. problem.message
+    return nil, problem
+  end
+  for _, proxy in pairs { proxies.http, proxies.https } do
+    if proxy and proxy.credentials then
+      proxy.authorization = "Basic " .. ngx.encode_base64(proxy.credentials)
+      proxy.credentials = nil
+    end
+  end
+  settings.proxies = proxies
   settings.closed = false
   return setmetatable(settings, Transport)
 end
@@ -155,8 +177,9 @@ end
 
 -- The request head as an array of strings for one sock:send (headers
 -- checked already by contract.check_request).
-local function request_head(self, method, host_header, target, headers, body)
+local function request_head(self, method, host_header, target, headers, body, proxy)
   local head = { method, " ", target, " HTTP/1.1\r\n" }
+  if proxy and proxy.authorization then head[#head + 1] = "Proxy-Authorization: " .. proxy.authorization .. "\r\n" end
   local has = {}
   for name, value in pairs(headers or {}) do
     local key = lower(name)
@@ -456,22 +479,58 @@ end
 
 --- One attempt on one connection ----------------------------------------------
 
-local function connect(self, scheme, host, port, deadline, connect_timeout)
+-- Opens a tunnel to host:port through the proxy on sock (HTTP CONNECT).
+-- Returns true, or nil and the error (nothing of the request was sent).
+local function open_tunnel(sock, proxy, where, deadline, connect_timeout)
+  local head = { "CONNECT ", where, " HTTP/1.1\r\nHost: ", where, "\r\n" }
+  if proxy.authorization then head[#head + 1] = "Proxy-Authorization: " .. proxy.authorization .. "\r\n" end
+  head[#head + 1] = "\r\n"
+  local ok, err
+  if limit_next_operation(sock, connect_timeout, deadline) then ok, err = sock:send(head) else err = "timeout" end
+  local status, reader
+  if ok then
+    reader = new_reader(sock, deadline, connect_timeout)
+    status, err = read_head(reader)
+  end
+  if status == 200 and reader:buffered() == 0 then return true end
+  sock:close()
+  local refusal = ("the proxy %s did not open a tunnel to %s"):format(proxy.label, where)
+  if err == "timeout" or err == "deadline" or err == "read_timeout" then
+    return nil, failure("timeout", refusal .. " in time", false)
+  end
+  local why = status and ("it answered " .. status) or tostring(err)
+  -- 407 is Proxy Authentication Required; some proxies (tinyproxy) say 401.
+  if status == 407 or status == 401 then why = why .. " (check the proxy's credentials)" end
+  return nil, failure("network", refusal .. ": " .. why, false)
+end
+
+local function connect(self, scheme, host, port, proxy, deadline, connect_timeout)
   local sock = ngx.socket.tcp()
   local where = host .. ":" .. port
   local wait = limit_next_operation(sock, connect_timeout, deadline)
   if not wait then return nil, failure("timeout", "no time left to connect to " .. where, false) end
   -- TLS connections are pooled apart by whether their certificate was
-  -- checked, so a lax transport never lends one to a strict one.
+  -- checked, so a lax transport never lends one to a strict one; and
+  -- connections through a proxy apart from direct ones (by the proxy, and
+  -- its credentials, so that they are never lent to another user of it).
   local pool = "sinchnumbers:" .. scheme .. "://" .. where
     .. (scheme == "https" and (self.ssl_verify and ":verified" or ":unverified") or "")
-  local ok, err = sock:connect(host, port, { pool = pool, pool_size = self.pool_size })
+  local peer_host, peer_port, peer = host, port, where
+  if proxy then
+    pool = pool .. ":via:" .. proxy.label .. ":" .. ngx.md5(proxy.authorization or "")
+    peer_host, peer_port, peer = proxy.host, proxy.port, "the proxy " .. proxy.label
+  end
+  local ok, err = sock:connect(peer_host, peer_port, { pool = pool, pool_size = self.pool_size })
   if not ok then
     if err == "timeout" then
-      return nil, failure("timeout", ("connecting to %s took longer than %g s"):format(where, wait), false)
+      return nil, failure("timeout", ("connecting to %s took longer than %g s"):format(peer, wait), false)
     end
     if find(err, "resolve", 1, true) then err = err .. " (nginx needs a `resolver` for hostnames)" end
-    return nil, failure("network", ("could not connect to %s: %s"):format(where, err), false)
+    return nil, failure("network", ("could not connect to %s: %s"):format(peer, err), false)
+  end
+  if proxy and scheme == "https" and sock:getreusedtimes() == 0 then
+    ok, err = open_tunnel(sock, proxy, where, deadline, connect_timeout)
+    if not ok then return nil, err end
   end
   if scheme == "https" and sock:getreusedtimes() == 0 then
     wait = limit_next_operation(sock, connect_timeout, deadline)
@@ -520,8 +579,8 @@ end
 -- Sends the request on one connection and reads the answer. Returns status,
 -- headers, body; or nil, err, and true when the connection was a pooled one
 -- the server had already closed: nothing of an answer came back.
-local function attempt(self, method, scheme, host, port, head, deadline, timeouts)
-  local sock, err = connect(self, scheme, host, port, deadline, timeouts.connect_timeout)
+local function attempt(self, method, scheme, host, port, proxy, head, deadline, timeouts)
+  local sock, err = connect(self, scheme, host, port, proxy, deadline, timeouts.connect_timeout)
   if not sock then return nil, err end
   local where = host .. ":" .. port
 
@@ -588,7 +647,15 @@ function Transport:request(method, url, headers, body, opts)
   if refused then return nil, refused end
   local scheme, host, port, target, host_header = parse_url(url)
   if not scheme then return nil, contract.refused(host) end
-  local head = request_head(self, method, host_header, target, headers, body)
+  local proxy = self.proxies[scheme]
+  if proxy and contract.bypasses(self.proxies.no_proxy, host) then proxy = false end
+  local head
+  if proxy and scheme == "http" then
+    -- A plain request goes to the proxy whole: the absolute URL in its request line.
+    head = request_head(self, method, host_header, "http://" .. host_header .. target, headers, body, proxy)
+  else
+    head = request_head(self, method, host_header, target, headers, body)
+  end
 
   local timeouts = {
     timeout = opts and opts.timeout or self.timeout,
@@ -596,7 +663,8 @@ function Transport:request(method, url, headers, body, opts)
   }
   local deadline = now() + timeouts.timeout
   while true do
-    local status, answer_headers, answer_body = attempt(self, method, scheme, host, port, head, deadline, timeouts)
+    local status, answer_headers, answer_body = attempt(self, method, scheme, host, port, proxy, head, deadline,
+      timeouts)
     if status then return status, answer_headers, answer_body end
     -- A pooled connection the server had closed took the request but gave
     -- nothing back. A GET or HEAD goes out again on the next connection:
