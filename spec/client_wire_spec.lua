@@ -223,6 +223,11 @@ describe("client methods on the wire", function()
     assert.equal(1e300, number.other[2])
     local _, err = client:get_active_number("+12065550199")
     assert_integer(err.code, "404")
+    server:script { path = "/numberOrders/", body = '{"idNumberOrder":"o-1","orderNumbers":[{"phoneNumber":'
+      .. '"+33100000001","numberPrice":{"paymentIntervalMonths":3}}],"quantityOrderOption":{"requestedQuantity":2}}' }
+    local order = assert(client:get_number_order("o-1"))
+    assert_integer(order.orderNumbers[1].numberPrice.paymentIntervalMonths, "3")
+    assert_integer(order.quantityOrderOption.requestedQuantity, "2")
   end)
 
   it("percent-encodes the project id in the path", function()

@@ -27,6 +27,8 @@ instance.decode_max_depth(1000)
 local INTEGER_FIELDS = {
   { "totalSize" }, { "paymentIntervalMonths" },
   { "activeNumbers", "*", "paymentIntervalMonths" }, { "availableNumbers", "*", "paymentIntervalMonths" },
+  { "orderNumbers", "*", "numberPrice", "paymentIntervalMonths" },
+  { "quantityOrderOption", "requestedQuantity" },
   { "error", "code" }, { "expires_in" },
 }
 
