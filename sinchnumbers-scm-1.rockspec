@@ -44,6 +44,7 @@ build = {
       ["sinchnumbers.endpoints"] = "lua/sinchnumbers/endpoints.lua",
       ["sinchnumbers.errors"] = "lua/sinchnumbers/errors.lua",
       ["sinchnumbers.json"] = "lua/sinchnumbers/json.lua",
+      ["sinchnumbers.log"] = "lua/sinchnumbers/log.lua",
       ["sinchnumbers.multipart"] = "lua/sinchnumbers/multipart.lua",
       ["sinchnumbers.pager"] = "lua/sinchnumbers/pager.lua",
       ["sinchnumbers.pipeline"] = "lua/sinchnumbers/pipeline.lua",
