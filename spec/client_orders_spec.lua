@@ -24,22 +24,8 @@ describe("emergency addresses and number orders on the wire", function()
     client = new_client()
   end)
 
-  -- Calls fn and returns its result and the one API request it made.
-  local function one_request(fn)
-    server:clear_requests()
-    local result, err = fn()
-    assert.is_nil(err, err and tostring(err))
-    assert.is_table(result)
-    local requests = helper.api_requests(server)
-    assert.equal(1, #requests)
-    return result, requests[1]
-  end
-
-  local function rented_number()
-    local phone_number = helper.available_number(client)
-    assert(client:rent_number(phone_number))
-    return phone_number
-  end
+  local function one_request(fn) return helper.one_request(server, fn) end
+  local function rented_number() return helper.rented_number(client) end
 
   local function in_path(phone_number)
     return "%2B" .. phone_number:sub(2)

@@ -26,13 +26,7 @@ local function count_keys(set)
   return count
 end
 
-local function read_file(path)
-  local file = io.open(path)
-  if not file then return "" end
-  local text = file:read("*a")
-  file:close()
-  return text
-end
+local read_file = require("support.files").read_so_far
 
 -- A redis-server of our own, in the foreground of its own process, stopped by pid.
 local function start_redis()

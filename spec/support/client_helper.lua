@@ -1,6 +1,7 @@
 -- Shared by the client specs: the fake Sinch server (support/fake_helper.lua)
 -- and clients for it, the misbehaving addresses (support/addresses.lua), and
 -- child processes that load this tree's client.
+local assert = require "luassert"
 local sinchnumbers = require "sinchnumbers"
 local fake_helper = require "support.fake_helper"
 local addresses = require "support.addresses"
@@ -68,6 +69,25 @@ function helper.available_number(client, region, number_type)
     regionCode = region or "US", type = number_type or "LOCAL", size = 1,
   })
   return list.availableNumbers[1].phoneNumber
+end
+
+-- Calls fn and returns its result and the one API request it made (the
+-- fake's log, token requests left out); fails the test on an error.
+function helper.one_request(server, fn)
+  server:clear_requests()
+  local result, err = fn()
+  assert.is_nil(err, err and tostring(err))
+  assert.is_table(result)
+  local requests = helper.api_requests(server)
+  assert.equal(1, #requests)
+  return result, requests[1]
+end
+
+-- Rents one of the fake's available numbers and returns it.
+function helper.rented_number(client)
+  local phone_number = helper.available_number(client)
+  assert(client:rent_number(phone_number))
+  return phone_number
 end
 
 return helper

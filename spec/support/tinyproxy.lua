@@ -11,13 +11,7 @@ function tinyproxy.available()
   return shell.run("command -v tinyproxy")
 end
 
-local function read_file(path)
-  local file = io.open(path)
-  if not file then return "" end
-  local text = file:read("*a")
-  file:close()
-  return text
-end
+local read_file = require("support.files").read_so_far
 
 --- Starts a proxy that lets CONNECT reach `connect_ports` only; with
 -- `credentials` ("user:password") it asks for them (Proxy-Authorization Basic).
