@@ -64,8 +64,8 @@ build = {
          libdirs = { "$(CRYPTO_LIBDIR)" },
       },
       ["sinchnumbers.transport.libcurl"] = {
-         sources = { "csrc/transport.c" },
-         libraries = { "curl" },
+         sources = { "csrc/transport.c", "csrc/multi.c", "csrc/request.c" },
+         libraries = { "curl", "m" },
          libdirs = { "$(CURL_LIBDIR)" },
       },
    },
