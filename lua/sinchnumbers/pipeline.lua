@@ -472,6 +472,13 @@ function Pipeline:for_call(options)
     { __index = self })
 end
 
+-- A view of this pipeline with `fields` over its own (map's engines give
+-- their tasks one with their transport and sleep); everything else, the
+-- policy and its state (closed, budget, auth), is read through from here.
+function Pipeline:with(fields)
+  return setmetatable(fields, { __index = self })
+end
+
 -- After this every call fails at once. The transport is closed when the
 -- client made it: a caller's own may serve other clients too.
 function Pipeline:close()
