@@ -49,6 +49,7 @@ build = {
       ["sinchnumbers.pager"] = "lua/sinchnumbers/pager.lua",
       ["sinchnumbers.pipeline"] = "lua/sinchnumbers/pipeline.lua",
       ["sinchnumbers.request"] = "lua/sinchnumbers/request.lua",
+      ["sinchnumbers.tasks.curl"] = "lua/sinchnumbers/tasks/curl.lua",
       ["sinchnumbers.time"] = "lua/sinchnumbers/time.lua",
       ["sinchnumbers.transport.contract"] = "lua/sinchnumbers/transport/contract.lua",
       ["sinchnumbers.transport.curl"] = "lua/sinchnumbers/transport/curl.lua",
