@@ -103,7 +103,7 @@ static int multi_start(lua_State *L)
 
     lua_settop(L, 6);
     if (!m->handle)
-        return sn_push_usage_error(L, "attempt to use a closed multi");
+        return sn_push_usage_error(L, "attempt to use a closed transport: this multi was closed");
     if (!(s = free_slot(m)))
         return sn_push_usage_error(L, lua_pushfstring(L, "all %d handles of the multi are busy: wait for a transfer to end",
                                                       m->size));
