@@ -107,10 +107,7 @@ function curl_engine.new(pipeline, concurrency)
     timers = {},    -- { at, task }, soonest first; equal times in the order they were set
     live = 0,       -- tasks not yet returned
   }, Engine)
-  --- The pipeline the tasks' client runs on: the client's, with this
-  -- engine's transport and sleep (`sleep_yields` says a sleep lets other
-  -- tasks run); every policy field is read through from the client's.
-  -- @field Engine.pipeline
+  -- Every policy field (closed, auth, logging...) is read through from the client's.
   engine.pipeline = pipeline:with {
     transport = task_transport(engine, pipeline.transport),
     sleep = task_sleep(engine, pipeline.sleep),
@@ -121,6 +118,11 @@ end
 
 --- An engine made by `new`.
 -- @type Engine
+-- @tfield int concurrency the tasks it runs at once
+-- @tfield table pipeline the pipeline its tasks' client runs on: the
+-- client's, with this engine's transport (a task's request is a transfer of
+-- the Multi, anyone else's goes to the client's transport) and sleep (a
+-- timer in a task, the client's sleep elsewhere), and `sleep_yields = true`
 
 local function add_timer(self, seconds, task)
   local at = self.clock() + (tonumber(seconds) or 0)
