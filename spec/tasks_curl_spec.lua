@@ -170,23 +170,28 @@ describe("the curl engine", function()
   end)
 
   it("aborts transfers in flight when closed, with an error that says they may have arrived", function()
-    local client = new_client()
+    local client = new_client { sleep = socket.sleep }
     assert(client:list_available_regions())
     server:script { path = "/availableRegions", count = 1, delay = 3 }
-    local engine, tasks_view = engine_of(client, 2)
-    local outcome
-    local started = socket.gettime()
-    engine:run(2, function()
-      if not outcome then
-        outcome = "running"
+    local engine, tasks_view = engine_of(client, 3)
+    local started, cpu = socket.gettime(), os.clock()
+    local tasks_begun, outcome, slept = 0, nil, false
+    engine:run(3, function()
+      tasks_begun = tasks_begun + 1
+      if tasks_begun == 1 then
         local _, err = tasks_view:list_available_regions(nil, { max_retries = 0 })
         outcome = err
-      else
+      elseif tasks_begun == 2 then
         engine.pipeline.sleep(0.2)
         engine:close()
+      else
+        engine.pipeline.sleep(1) -- a timer that outlives the engine's Multi
+        slept = true
       end
     end)
     assert.is_true(socket.gettime() - started < 2, "run returned at once")
+    assert.is_true(slept)
+    assert.is_true(os.clock() - cpu < 0.4, "no busy loop while the last task slept for 0.8 s")
     assert.equals("network", outcome.kind)
     assert.is_true(outcome.sent)
     assert.matches("engine was closed", outcome.message)

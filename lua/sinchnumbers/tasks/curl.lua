@@ -102,6 +102,7 @@ function curl_engine.new(pipeline, concurrency)
     concurrency = concurrency,
     multi = multi,
     clock = pipeline.precise_clock,
+    blocking_sleep = pipeline.sleep,
     tasks = {},     -- coroutine -> true, for the tasks of this engine
     transfers = {}, -- transfer id -> the task waiting for it
     timers = {},    -- { at, task }, soonest first; equal times in the order they were set
@@ -204,17 +205,20 @@ function Engine:run(count, body)
   local multi, transfers = self.multi, self.transfers
   while self.live > 0 do
     local wait = until_next_timer(self)
-    if not wait and multi:pending() == 0 then
-      abandon_transfers(self)
-    else
+    if multi:pending() > 0 or (wait and not self.closed) then
       local id, answer_status, answer_headers, answer_body = multi:wait(wait)
-      if id then
-        local task = transfers[id]
+      local task = id and transfers[id]
+      if task then
         transfers[id] = nil
         step(self, task, answer_status, answer_headers, answer_body)
       end
-      wake_sleepers(self)
+    elseif next(transfers) then
+      abandon_transfers(self)
+    else
+      -- Closed, with only sleepers left: the Multi cannot wait for them.
+      self.blocking_sleep(wait)
     end
+    wake_sleepers(self)
   end
   local failure = self.failure
   self.failure = nil
@@ -224,6 +228,7 @@ end
 --- Closes the Multi: transfers still in flight are aborted (their tasks
 -- get a `network` error with `sent = true`). Safe twice.
 function Engine:close()
+  self.closed = true
   self.multi:close()
 end
 
