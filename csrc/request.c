@@ -518,7 +518,6 @@ static void start_answer(sn_request *r)
     r->error[0] = '\0';
 }
 
-
 const char *sn_request_prepare(lua_State *L, sn_request *r, int first, sn_body_mode mode)
 {
     const int method_at = first, url_at = first + 1, headers_at = first + 2, body_at = first + 3, opts_at = first + 4;
