@@ -259,6 +259,19 @@ describe("client:map", function()
       assert.is_true(socket.gettime() - started >= 0.9)
     end)
 
+    it("without Retry-After lasts as long as the backoff", function()
+      local numbers = active_numbers(2)
+      local waits, sleep = helper.sleep_recorder()
+      client = new_client { sleep = sleep }
+      server:script { path = in_path(numbers[1]), status = 429 }
+      assert.equal("rate_limited", select(2, client:get_active_number(numbers[1], { max_retries = 0 })).kind)
+      assert.same({}, waits)
+      assert(client:get_active_number(numbers[2]))
+      -- The first backoff: a random time up to 0.5 s.
+      assert.equal(1, #waits)
+      assert.is_true(waits[1] > 0 and waits[1] <= 0.5, "waited " .. tostring(waits[1]))
+    end)
+
     it("ends a call whose deadline would pass first: timeout, nothing sent", function()
       local numbers = active_numbers(2)
       server:script { path = in_path(numbers[1]), status = 429, headers = { ["Retry-After"] = "1" } }
