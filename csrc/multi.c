@@ -23,6 +23,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define MULTI_METATABLE "sinchnumbers.transport.multi"
@@ -115,7 +116,7 @@ static int multi_start(lua_State *L)
      * opened speaks HTTP/2, and then shares it. Plain http never does
      * (no ALPN): waiting there would only delay the first transfers. */
     url = lua_tostring(L, 3);
-    curl_easy_setopt(s->request.easy, CURLOPT_PIPEWAIT, (long)(strncmp(url, "https:", 6) == 0));
+    curl_easy_setopt(s->request.easy, CURLOPT_PIPEWAIT, (long)(strncasecmp(url, "https:", 6) == 0));
     sn_connections_drop_unclean(&m->connections);
     if ((added = curl_multi_add_handle(m->handle, s->request.easy)) != CURLM_OK) {
         curl_easy_setopt(s->request.easy, CURLOPT_POSTFIELDS, NULL);
