@@ -49,6 +49,9 @@ local CLIENT_SERVER = [[
     # reuseport: the kernel spreads connections over the workers.
     listen 127.0.0.1:${port} reuseport;
     location = /client { content_by_lua_block { require("openresty.cases").client() } }
+    location = /client/threads { content_by_lua_block { require("openresty.cases").threads() } }
+    location = /transport/threads { content_by_lua_block { require("openresty.cases").transport_threads() } }
+    location = /pieces { content_by_lua_block { require("openresty.cases").pieces() } }
     location = /client/early { content_by_lua_block { require("openresty.cases").early() } }
   }
 ]]
@@ -184,6 +187,39 @@ describe("the client inside nginx", function()
     end
     -- One after another they would take 6 s; together, about one delay.
     assert.is_true(elapsed < 2, "20 requests took " .. elapsed .. " s")
+  end)
+
+  it("gives each of 50 light threads on one client its own answer, through a pool smaller than the crowd", function()
+    local phones = fake_server:add_active_numbers{ count = 50 }.phoneNumbers
+    -- The first threads wait longest for their answers, so the answers come
+    -- back in about the reverse order of the requests, on 50 connections at
+    -- once, of which the pool keeps 5 for the second round.
+    for i, phone in ipairs(phones) do
+      fake_server:script{ path = phone:gsub("^%+", "%%2B"), delay = (50 - i) * 0.004 }
+    end
+    local answer = drive(one_worker, "/client/threads", { phones = phones, rounds = 2,
+      options = client_options(), transport_options = { pool_size = 5 } })
+    for i, thread in ipairs(answer.answers) do
+      assert.equals(phones[i], thread.asked)
+      assert.same({ phones[i], phones[i] }, thread.got, "thread " .. i)
+    end
+    assert.equals(100, #requests_to("/activeNumbers/"))
+    assert.equals(1, #requests_to("/oauth2/token"))
+  end)
+
+  it("reads 50 answers at once on one transport, each arriving in pieces between the others' reads", function()
+    -- Two crowds in a row: the second takes its connections from the pool the first filled.
+    for crowd = 0, 1 do
+      local urls = {}
+      for i = 1, 50 do
+        urls[i] = one_worker.url(("/pieces?id=%d&chunked=%d"):format(crowd * 50 + i, i % 2))
+      end
+      local answers = drive(one_worker, "/transport/threads", { options = { pool_size = 20 }, urls = urls })
+      for i, answer in ipairs(answers) do
+        assert.equals(200, answer.status, answer.raised or (answer.err and answer.err.message))
+        assert.equals(('{"id":"%d"}'):format(crowd * 50 + i), answer.body)
+      end
+    end
   end)
 
   it("leaves libcurl out of a worker that serves every call through cosockets", function()

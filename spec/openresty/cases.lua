@@ -57,6 +57,25 @@ function cases.transport()
   }
 end
 
+--- POST /transport/threads { options, urls = { ... } }
+-- One cosocket transport, one light thread per URL, all at once: each GETs
+-- its URL. Answers with every thread's status and body (or error), in the
+-- order of `urls`.
+function cases.transport_threads()
+  local plan = read_plan()
+  local transport = assert(require("sinchnumbers.transport.ngx").new(plan.options))
+  local threads = {}
+  for i, url in ipairs(plan.urls) do
+    threads[i] = ngx.thread.spawn(function() return outcome(now(), transport:request("GET", url)) end)
+  end
+  local results = {}
+  for i, thread in ipairs(threads) do
+    local ok, result = ngx.thread.wait(thread)
+    results[i] = ok and result or { raised = tostring(result) }
+  end
+  reply(results)
+end
+
 --- POST /transport/options { {options}, ... }: what each new{} says: "accepted", or its error's message.
 function cases.transport_options()
   local said = {}
@@ -172,6 +191,33 @@ function cases.client()
   }
 end
 
+--- POST /client/threads { options, transport_options, phones = { ... }, rounds }
+-- One client (on a cosocket transport made with `transport_options`), one
+-- light thread per phone number, all at once: each gets its number's active
+-- number, `rounds` times in a row. Answers with what every thread asked and
+-- got, in the order of `phones`.
+function cases.threads()
+  local plan = read_plan()
+  plan.options.transport = assert(require("sinchnumbers.transport.ngx").new(plan.transport_options))
+  local client = client_for(plan)
+  local function get_each_round(phone)
+    local got = {}
+    for round = 1, plan.rounds or 1 do
+      local number, err = client:get_active_number(phone)
+      got[round] = number and number.phoneNumber or { kind = err.kind, message = tostring(err) }
+    end
+    return got
+  end
+  local threads = {}
+  for i, phone in ipairs(plan.phones) do threads[i] = ngx.thread.spawn(get_each_round, phone) end
+  local answers = {}
+  for i, thread in ipairs(threads) do
+    local ok, got = ngx.thread.wait(thread)
+    answers[i] = { asked = plan.phones[i], got = ok and got or { "raised: " .. tostring(got) } }
+  end
+  reply{ answers = answers, worker = ngx.worker.pid() }
+end
+
 --- GET /client/early: what the clients made before any request found; see
 -- spec/openresty/early.lua.
 function cases.early()
@@ -235,6 +281,20 @@ function cases.raw()
   local piece = tonumber(ngx.var.arg_piece) or #answer
   for at = 1, #answer, piece do
     assert(sock:send(answer:sub(at, at + piece - 1)))
+  end
+end
+
+-- GET /pieces?id=N&chunked=0|1: `{"id":"N"}` in three pieces a few
+-- milliseconds apart, chunked or with a Content-Length, so that a client
+-- reads each answer in several reads while it reads others.
+function cases.pieces()
+  local id = ngx.var.arg_id
+  local pieces = { '{"id":"', id, '"}' }
+  if ngx.var.arg_chunked ~= "1" then ngx.header["Content-Length"] = #table.concat(pieces) end
+  for i, piece in ipairs(pieces) do
+    if i > 1 then ngx.sleep(0.002 * (i + tonumber(id) % 5)) end
+    ngx.print(piece)
+    ngx.flush(true)
   end
 end
 
