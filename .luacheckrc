@@ -8,3 +8,4 @@ files["spec/"] = { std = "+busted" }
 files["lua/sinchnumbers/transport/ngx.lua"] = { read_globals = { "ngx" } }
 files["examples/openresty/"] = { read_globals = { "ngx" } }
 files["spec/openresty/"] = { read_globals = { "ngx" } }
+files["bench/many.lua"] = { read_globals = { "ngx" } }
