@@ -48,10 +48,21 @@ for line in io.lines(many_path) do
     row.cpus[#row.cpus + 1] = tonumber(f[7])
   end
 end
-for _, row in ipairs(rows) do
+for i, row in ipairs(rows) do
   row.wall, row.cpu = median(row.walls), median(row.cpus)
   row.cpu_us = row.cpu / row.n * 1e6
+  row.seen = i
 end
+-- By case, then the C reference, ours, the Node SDK; engines as they came.
+local CASE_ORDER = { sequential = 1, fast = 2, delay = 3 }
+local PROGRAM_ORDER = { multi_curl = 1, sinchnumbers = 2, node = 3 }
+table.sort(rows, function(a, b)
+  local case_a, case_b = CASE_ORDER[a.case] or 9, CASE_ORDER[b.case] or 9
+  if case_a ~= case_b then return case_a < case_b end
+  local program_a, program_b = PROGRAM_ORDER[a.program] or 9, PROGRAM_ORDER[b.program] or 9
+  if program_a ~= program_b then return program_a < program_b end
+  return a.seen < b.seen
+end)
 local function find(program, engine, case) return by_key[program .. "|" .. engine .. "|" .. case] end
 -- The row of a program that runs under one engine only.
 local function only(program, case)
@@ -134,7 +145,8 @@ for _, row in ipairs(rows) do
   end
 end
 for _, rate in ipairs(rates) do
-  target(("%d items at rate_limit = %d: most requests started in one second"):format(rate.requests, rate.limit),
+  target(("%d requests at rate_limit = %d, the token's too: most started in one second"):format(rate.requests,
+    rate.limit),
     rate.engine, rate.second, ("%d (any 1 s window: %d; %.1f s)"):format(rate.second, rate.window, rate.seconds),
     rate.limit, ("≤ %d"):format(rate.limit))
 end

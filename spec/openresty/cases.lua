@@ -218,6 +218,61 @@ function cases.threads()
   reply{ answers = answers, worker = ngx.worker.pid() }
 end
 
+-- The functions a map plan names: each gets (client, item, index, plan).
+local MAP_FUNCTIONS = {
+  get = function(client, phone) return client:get_active_number(phone) end,
+  rent = function(client, phone) return client:rent_number(phone) end,
+  -- Item `plan.raise_at` raises `plan.raise` (a string, or an error of the
+  -- client's when it is "error object"); the others get their number.
+  raise = function(client, phone, index, plan)
+    if index == plan.raise_at then
+      if plan.raise == "error object" then error(require("sinchnumbers.errors").new("network", "raised on purpose")) end
+      error(plan.raise, 0)
+    end
+    return client:get_active_number(phone)
+  end,
+  -- Item `plan.close_at` closes the client a moment after it starts; the others get their number.
+  close = function(client, phone, index, plan)
+    if index == plan.close_at then
+      ngx.sleep(0.05)
+      client:close()
+      return "closed it"
+    end
+    return client:get_active_number(phone)
+  end,
+}
+
+-- A map result as plain data: the value's phone number (or the value), the error's fields.
+local function map_result(result)
+  local value = result.value
+  if type(value) == "table" then value = value.phoneNumber or true end
+  local err = result.err
+  if err then
+    err = { kind = err.kind, message = tostring(err), rented = err.rented, status = err.status }
+  end
+  return { item = result.item, value = value, err = err }
+end
+
+--- POST /client/map { name, options, items, fn, map_options, raise_at, raise, close_at }
+-- Runs client:map(items, MAP_FUNCTIONS[fn], map_options) on light threads
+-- and answers with its results and summary (or its error) and how long it took.
+function cases.map()
+  local plan = read_plan()
+  local client = client_for(plan)
+  local fn = MAP_FUNCTIONS[plan.fn]
+  local started = now()
+  local results, summary = client:map(plan.items, function(c, item, index) return fn(c, item, index, plan) end,
+    plan.map_options)
+  local answer = { elapsed = now() - started, worker = ngx.worker.pid() }
+  if results then
+    answer.results, answer.summary = {}, summary
+    for i, result in ipairs(results) do answer.results[i] = map_result(result) end
+  else
+    answer.err = { kind = summary.kind, message = tostring(summary) }
+  end
+  reply(answer)
+end
+
 --- GET /client/early: what the clients made before any request found; see
 -- spec/openresty/early.lua.
 function cases.early()
