@@ -421,9 +421,12 @@ describe("the client inside nginx", function()
     it("pauses every light thread for a 429's Retry-After, then finishes every item", function()
       local phones = active_numbers(30)
       fake_server:clear_requests()
-      -- The first 10 gets are answered, the 11th is a 429 with Retry-After: 1.
-      fake_server:script{ path = "/activeNumbers/", count = 10, delay = 0 }
+      -- Every get is answered after 200 ms, but the 11th is a 429 with
+      -- Retry-After: 1 at once. Without a pause of every thread, the threads
+      -- whose gets were on their way with it would send the next ones 200 ms later.
+      fake_server:script{ path = "/activeNumbers/", count = 10, delay = 0.2 }
       fake_server:script{ path = "/activeNumbers/", status = 429, headers = { ["Retry-After"] = "1" } }
+      fake_server:script{ path = "/activeNumbers/", count = 20, delay = 0.2 }
       local answer = map{ items = phones, fn = "get", map_options = { concurrency = 10 } }
       assert.same({ 30, 0 }, { answer.summary.succeeded, answer.summary.failed })
       local times = arrivals("/activeNumbers/")
