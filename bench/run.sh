@@ -26,7 +26,8 @@
 # BENCH_LUAS ("5.4 luajit 5.1"), BENCH_CALLGRIND (1: count instructions too),
 # BENCH_OUT (bench/RESULTS.md). The section "Many calls at once": BENCH_MANY_ROUNDS (5)
 # rounds of BENCH_MANY_N (200) GETs with BENCH_MANY_CONCURRENCY (20) in flight,
-# BENCH_MANY_RATE_N (2000) items at BENCH_MANY_RATE_LIMIT (50) under Lua 5.4.
+# BENCH_MANY_RATE_N (2000; 0: none) items at BENCH_MANY_RATE_LIMIT (50) under Lua 5.4,
+# BENCH_MANY_LUAS ("5.4 luajit") for the plain Lua runs.
 # Expects the C modules built for each Lua: make LUA_VERSION=<v>.
 set -eu
 cd "$(dirname "$0")/.."
@@ -205,7 +206,7 @@ fi
 # MANY_LUAS and inside nginx; then the rate budget and the memory.
 many="$prefix/many.tsv"
 : > "$many"
-MANY_LUAS="${BENCH_MANY_LUAS:-5.4 luajit}"
+MANY_LUAS="${BENCH_MANY_LUAS-5.4 luajit}"   # empty: none
 many_label() { # many_label <program> <engine>: prefix every line of $prefix/out
   awk -v label="$1	$2	" '{ print label $0 }' "$prefix/out" >> "$many"
 }
@@ -233,11 +234,13 @@ if runs many; then
     --data-urlencode "BENCH_MANY_CONCURRENCY=${BENCH_MANY_CONCURRENCY:-20}" > "$prefix/out" \
     || { cat "$prefix/openresty-error.log" >&2; exit 1; }
   many_label sinchnumbers openresty
-  echo "bench: many calls: ${BENCH_MANY_RATE_N:-2000} items at rate_limit = ${BENCH_MANY_RATE_LIMIT:-50} under 5.4 ..." >&2
-  : > "$prefix/rate.log"
-  LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/5.4/?.so;;" lua5.4 bench/many.lua rate
-  lua5.4 bench/many_rate.lua "$prefix/rate.log" "${BENCH_MANY_RATE_LIMIT:-50}" > "$prefix/out"
-  many_label sinchnumbers 5.4
+  if [ "${BENCH_MANY_RATE_N:-2000}" -gt 0 ]; then
+    echo "bench: many calls: ${BENCH_MANY_RATE_N:-2000} items at rate_limit = ${BENCH_MANY_RATE_LIMIT:-50} under 5.4 ..." >&2
+    : > "$prefix/rate.log"   # the token requests of the runs above are logged there too
+    LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/5.4/?.so;;" lua5.4 bench/many.lua rate
+    lua5.4 bench/many_rate.lua "$prefix/rate.log" "${BENCH_MANY_RATE_LIMIT:-50}" > "$prefix/out"
+    many_label sinchnumbers 5.4
+  fi
 fi
 
 echo "load_after	$(cut -d' ' -f1-3 /proc/loadavg)" >> "$prefix/machine.tsv"
