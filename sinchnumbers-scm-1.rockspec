@@ -51,6 +51,7 @@ build = {
       ["sinchnumbers.pager"] = "lua/sinchnumbers/pager.lua",
       ["sinchnumbers.pipeline"] = "lua/sinchnumbers/pipeline.lua",
       ["sinchnumbers.request"] = "lua/sinchnumbers/request.lua",
+      ["sinchnumbers.tasks.curl"] = "lua/sinchnumbers/tasks/curl.lua",
       ["sinchnumbers.tasks.ngx"] = "lua/sinchnumbers/tasks/ngx.lua",
       ["sinchnumbers.tasks.sequential"] = "lua/sinchnumbers/tasks/sequential.lua",
       ["sinchnumbers.time"] = "lua/sinchnumbers/time.lua",
@@ -68,8 +69,8 @@ build = {
          libdirs = { "$(CRYPTO_LIBDIR)" },
       },
       ["sinchnumbers.transport.libcurl"] = {
-         sources = { "csrc/transport.c" },
-         libraries = { "curl" },
+         sources = { "csrc/transport.c", "csrc/multi.c", "csrc/request.c" },
+         libraries = { "curl", "m" },
          libdirs = { "$(CURL_LIBDIR)" },
       },
    },

@@ -67,6 +67,17 @@ describe("client:map", function()
       assert.is_true(summary.seconds >= 0.3 and summary.seconds < 10)
     end)
 
+    if not PUC_51 then
+      it("come from tasks at once on LuaJIT and Lua 5.2 and later", function()
+        local numbers = active_numbers(8)
+        for _, phone_number in ipairs(numbers) do server:script { path = in_path(phone_number), delay = 0.5 } end
+        local _, summary = client:map(numbers, get_each, { concurrency = 8 })
+        assert.equal(8, summary.succeeded)
+        -- One after the other would take 4 s.
+        assert.is_true(summary.seconds < 2, summary.seconds .. " s")
+      end)
+    end
+
     it("hand fn the client, the item and its index, and keep what fn returns", function()
       local results = client:map({ "a", "b" }, function(task_client, item, index)
         assert.matches("sinchnumbers client", tostring(task_client))
@@ -134,20 +145,29 @@ describe("client:map", function()
   describe("stop_on_error", function()
     it("starts no item after the first failure; the items not started say why", function()
       local numbers = active_numbers(30)
-      numbers[3] = "+15551230000"
       server:clear_requests()
-      local results, summary = client:map(numbers, get_each, { stop_on_error = true, concurrency = most(4) })
-      assert.equal("not_found", results[3].err.kind)
+      local failure_seen, started_after = false, 0
+      local results, summary = client:map(numbers, function(task_client, phone_number, index)
+        if failure_seen then started_after = started_after + 1 end
+        -- Item 3 fails at once, without a request, while the others may be in flight.
+        if index == 3 then return nil, "a failure of fn's own" end
+        return task_client:get_active_number(phone_number)
+      end, { stop_on_error = true, concurrency = most(4), on_progress = function(_, _, failed)
+        failure_seen = failed > 0
+      end })
+      assert.equal(0, started_after)
+      assert.equal("a failure of fn's own", results[3].err)
       local cancelled = 0
       for _, result in ipairs(results) do
-        if result.err and result.err.kind == "cancelled" then
+        if type(result.err) == "table" and result.err.kind == "cancelled" then
           cancelled = cancelled + 1
           assert.matches("item 3 failed", result.err.message)
           assert.equal(0, #helper.requests_to(server, "GET", in_path(result.item)))
         end
       end
+      -- Only the items already in flight when item 3 failed ran after it.
+      assert.is_true(cancelled >= 30 - 3 - 3, cancelled .. " cancelled")
       assert.equal("cancelled", results[30].err.kind)
-      assert.is_true(cancelled >= 30 - 3 - 4)
       assert.equal(1 + cancelled, summary.failed)
       assert.equal(30, summary.succeeded + summary.failed)
     end)
@@ -237,6 +257,19 @@ describe("client:map", function()
       local started = socket.gettime()
       assert(client:get_active_number(numbers[2]))
       assert.is_true(socket.gettime() - started >= 0.9)
+    end)
+
+    it("without Retry-After lasts as long as the backoff", function()
+      local numbers = active_numbers(2)
+      local waits, sleep = helper.sleep_recorder()
+      client = new_client { sleep = sleep }
+      server:script { path = in_path(numbers[1]), status = 429 }
+      assert.equal("rate_limited", select(2, client:get_active_number(numbers[1], { max_retries = 0 })).kind)
+      assert.same({}, waits)
+      assert(client:get_active_number(numbers[2]))
+      -- The first backoff: a random time up to 0.5 s.
+      assert.equal(1, #waits)
+      assert.is_true(waits[1] > 0 and waits[1] <= 0.5, "waited " .. tostring(waits[1]))
     end)
 
     it("ends a call whose deadline would pass first: timeout, nothing sent", function()

@@ -44,16 +44,16 @@ local function not_an_array(value)
   if count ~= #value then return "got a table with keys other than 1 to " .. #value end
 end
 
--- The engine that runs tasks at once here, if any: nginx's light threads,
--- or coroutines on the libcurl transport's multi mode (only loaded where
--- the client's transport has one).
+-- The engines that run tasks at once, in the order they are tried:
+-- nginx's light threads, then coroutines on the libcurl transport's multi mode.
+-- (Each in parentheses: require gives a second value on 5.4.)
+local CONCURRENT_ENGINES = { (require "sinchnumbers.tasks.ngx"), (require "sinchnumbers.tasks.curl") }
+
+-- The engine that runs tasks at once here, if any.
 local function concurrent_engine(pipeline)
   if PUC_51 then return nil end
-  local ngx_tasks = require "sinchnumbers.tasks.ngx"
-  if ngx_tasks.usable(pipeline) then return ngx_tasks end
-  if validate.has_methods(pipeline.transport, { "multi" }) then
-    local curl_tasks = require "sinchnumbers.tasks.curl"
-    if curl_tasks.usable(pipeline) then return curl_tasks end
+  for _, engine_module in ipairs(CONCURRENT_ENGINES) do
+    if engine_module.usable(pipeline) then return engine_module end
   end
 end
 

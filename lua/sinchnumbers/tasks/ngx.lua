@@ -26,14 +26,7 @@ end
 function Engine.run(_, count, body)
   local spawn, wait = ngx.thread.spawn, ngx.thread.wait
   local threads = {}
-  for i = 1, count do
-    local thread, problem = spawn(body)
-    if not thread then
-      log.hook_failed("ngx.thread.spawn for client:map", problem)
-      break
-    end
-    threads[i] = thread
-  end
+  for i = 1, count do threads[i] = spawn(body) end
   for _, thread in ipairs(threads) do
     local ok, problem = wait(thread)
     if not ok then log.hook_failed("task of client:map", problem) end
