@@ -84,8 +84,10 @@ for _, row in ipairs(call_rows) do
 end
 if #many_rows > 0 then
   lines[#lines + 1] = ""
-  lines[#lines + 1] = ("Many calls at once (%s GETs; the 100 ms server keeps each waiting that long):")
-    :format(many_rows[1][4]:match("(%d+)$") or "?")
+  local many_date = results:match("\n## Many calls at once\n\nMeasured by `make bench` %(bench/run%.sh%) on "
+    .. "(%d+%-%d+%-%d+)")
+  lines[#lines + 1] = ("Many calls at once (%s, %s GETs; the 100 ms server keeps each waiting that long):")
+    :format(many_date or "?", many_rows[1][4]:match("(%d+)$") or "?")
   lines[#lines + 1] = ""
   lines[#lines + 1] = "| case | program | engine | wall s | CPU µs/call |"
   lines[#lines + 1] = "|---|---|---|---:|---:|"
