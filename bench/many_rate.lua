@@ -1,7 +1,7 @@
 -- The rate budget as the server saw it: reads bench/many.conf's log of the
 -- requests under /rate ("<ms since the epoch when logged> <seconds it took>
 -- <method> <path>" each) and prints
---   rate\t<rate_limit>\t<requests>\t<most in one second of the run>\t<most in any 0.99 s window>\t<seconds>
+--   rate\t<rate_limit>\t<requests>\t<most in one second of the run>\t<most in any 0.99 s>\t<seconds>
 -- The seconds of the run start at the first request's arrival. The window
 -- slides over every arrival; it is 10 ms short of a second because a
 -- request reaches the server a few milliseconds after the client counted

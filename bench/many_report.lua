@@ -104,10 +104,11 @@ say("sequential path (the same calls one after another) beside it. (f) is the of
 say("(`@sinch/sdk-core`, bench/node/) with a pool of 20 async workers. **CPU** is the client process's")
 say("user + system time (getrusage, `os.clock()`, `process.cpuUsage()`); the server is not counted.")
 say("The rate budget: a client with `rate_limit` maps over its items against the server's /rate part,")
-say("which logs when each request arrived; the seconds of the run count from the first arrival (beside")
-say("it, the most in any window of 0.99 s: a request reaches the server a few ms after the client")
-say("counted it, by a margin that varies, so that a full second slid from inside one burst of 50")
-say("takes in the first requests of the next).")
+say("which logs when each request arrived. The target counts the arrivals in every window of 0.99 s")
+say("(slid over each arrival): a request reaches the server a few ms after the client counted it as")
+say("started, by a margin that varies, so that a full second slid from inside one burst of 50 takes")
+say("in the first requests of the next. Beside it, the most in one second of the run, counted from")
+say("the first arrival (the token request, whose connection makes it later than the others).")
 say("Memory: `collectgarbage(\"count\")` after a full collection, taken inside the last item's `fn`,")
 say("less the results (what a collection frees once they are dropped after `map`), for 2,000 and")
 say("20,000 items.")
@@ -148,10 +149,10 @@ for _, row in ipairs(rows) do
   end
 end
 for _, rate in ipairs(rates) do
-  target(("%d requests at rate_limit = %d, the token's too: most started in one second"):format(rate.requests,
+  target(("%d requests at rate_limit = %d, the token's too: most started in any 0.99 s"):format(rate.requests,
     rate.limit),
-    rate.engine, rate.second, ("%d (any 0.99 s window: %d; %.1f s)"):format(rate.second, rate.window, rate.seconds),
-    rate.limit, ("≤ %d"):format(rate.limit))
+    rate.engine, rate.window, ("%d (in one second of the run: %d; %.1f s)"):format(rate.window, rate.second,
+      rate.seconds), rate.limit, ("≤ %d"):format(rate.limit))
 end
 for _, engine in ipairs(memory_engines) do
   local small, large = memory[engine][2000], memory[engine][20000]
