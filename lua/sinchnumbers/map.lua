@@ -120,11 +120,12 @@ function map.run(pipeline, items, fn, options, task_client_for)
   local engine_module
   options, engine_module = settings(pipeline, options)
   if not options then return nil, engine_module end
-  local engine, problem = engine_module.new(pipeline, options.concurrency)
+  local total, results = #items, {}
+  -- No more tasks (and handles of a Multi) than items.
+  local engine, problem = engine_module.new(pipeline, math.max(1, math.min(options.concurrency, total)))
   if not engine then return nil, problem end
 
   local started_at = pipeline.precise_clock()
-  local total, results = #items, {}
   local client = task_client_for(engine.pipeline)
   local on_progress, stop_on_error = options.on_progress, options.stop_on_error
   local taken, done, failed = 0, 0, 0
