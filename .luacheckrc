@@ -9,3 +9,4 @@ files["lua/sinchnumbers/transport/ngx.lua"] = { read_globals = { "ngx" } }
 files["lua/sinchnumbers/tasks/ngx.lua"] = { read_globals = { "ngx" } }
 files["examples/openresty/"] = { read_globals = { "ngx" } }
 files["spec/openresty/"] = { read_globals = { "ngx" } }
+files["bench/many.lua"] = { read_globals = { "ngx" } }

@@ -103,12 +103,16 @@ test: deps-test
 	@LUAS="$(INSTALLED_LUAS)" FUZZ_SECONDS=$(FUZZ_SECONDS_CI) sh tools/run-tests.sh
 
 # The client's cost on top of the network, next to raw libcurl and a
-# hand-written luacurl client: prints the table, writes bench/RESULTS.md.
+# hand-written luacurl client, then many calls at once (client:map) next to
+# libcurl's multi interface and the Sinch Node SDK: prints the tables, writes
+# bench/RESULTS.md. SECTION=calls or SECTION=many runs one of the two and
+# writes build/bench/RESULTS-<section>.md instead.
+SECTION ?= all
 bench: deps-bench
 	@$(MAKE) --no-print-directory -s LUA_VERSION=5.4 build
 	@$(MAKE) --no-print-directory -s LUA_VERSION=luajit build
 	@$(MAKE) --no-print-directory -s LUA_VERSION=5.1 build
-	@sh bench/run.sh
+	@BENCH_SECTION=$(SECTION) sh bench/run.sh
 
 # libFuzzer harnesses in fuzz/ (clang; ASan, UBSan, LeakSanitizer) and the Lua
 # one for the cosocket reader (which loads the codec built for LuaJIT), each for FUZZ_SECONDS; new inputs go to

@@ -16,49 +16,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <curl/curl.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-} buffer;
-
-static size_t on_body(char *data, size_t size, size_t count, void *userdata)
-{
-    buffer *b = userdata;
-    size_t len = size * count;
-    if (b->cap - b->len < len) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len < len)
-            cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown)
-            return 0;
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return len;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
-    return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6
-         + (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
-}
-
-static double wall_seconds(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-}
+#include "common.h"
 
 static long rss_kb(void)
 {
@@ -72,12 +31,6 @@ static long rss_kb(void)
             break;
     fclose(status);
     return kb;
-}
-
-static long setting(const char *name, long fallback)
-{
-    const char *value = getenv(name);
-    return value && *value ? atol(value) : fallback;
 }
 
 static CURL *easy;

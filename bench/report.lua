@@ -101,7 +101,8 @@ say("runs each once for ", memory_rounds, " rounds of each call (", calls(memory
   " get calls in one process, for the memory")
 say("check), then ", passes, " passes, alternately forwards and backwards through the list, run each for ",
   rounds, " rounds.")
-say("N counts the rounds of all passes; the table gives the median round.")
+say("N counts the rounds of all passes; the table gives the median round. The section \"Many calls")
+say("at once\" at the end (bench/many_report.lua) measures `client:map` apart, and says how.")
 say("")
 say("- **CPU** is the client process's own user + system time: getrusage(RUSAGE_SELF) in C, `os.clock()`")
 say("  in Lua (glibc's clock() reads CLOCK_PROCESS_CPUTIME_ID: the same quantity, in ns; /proc/self/stat")

@@ -5,8 +5,17 @@
 #   (b) sinchnumbers (bench/client.lua) under Lua 5.4, LuaJIT and 5.1;
 #   (c) the same calls by hand with luacurl + lua-cjson (bench/handwritten.lua)
 #       where luacurl loads (LuaJIT and 5.1).
-# Writes bench/RESULTS.md (bench/report.lua) and prints it, writes the
-# README's table from it, and fails if a target was missed (bench/summary.lua).
+# Then the section "Many calls at once" (bench/many.lua): 200 GETs with 20 in
+# flight against a server that answers after 100 ms (bench/many.conf), by
+# client:map under Lua 5.4 and LuaJIT and inside nginx on light threads
+# (bench/many_openresty.conf), beside libcurl's multi interface in C
+# (bench/multi_curl.c) and the Sinch Node SDK (bench/node/many.js); then the
+# rate budget over 2,000 items and map's memory over 20,000.
+# Writes bench/RESULTS.md (bench/report.lua, bench/many_report.lua) and prints
+# it, writes the README's table from it, and fails if a target was missed
+# (bench/summary.lua). BENCH_SECTION=calls or many (make bench SECTION=many)
+# runs one section and writes its results to build/bench/RESULTS-<section>.md
+# instead, leaving the README alone.
 #
 # The timing is for a shared machine: many short rounds, and the programs
 # taking turns. Pass 0 runs each program once for BENCH_MEMORY_ROUNDS (25)
@@ -15,7 +24,10 @@
 # BENCH_PASSES (8) passes, alternately forwards and backwards through the
 # programs, run each for BENCH_ROUNDS (5) rounds of both. Other settings:
 # BENCH_LUAS ("5.4 luajit 5.1"), BENCH_CALLGRIND (1: count instructions too),
-# BENCH_OUT (bench/RESULTS.md).
+# BENCH_OUT (bench/RESULTS.md). The section "Many calls at once": BENCH_MANY_ROUNDS (5)
+# rounds of BENCH_MANY_N (200) GETs with BENCH_MANY_CONCURRENCY (20) in flight,
+# BENCH_MANY_RATE_N (2000; 0: none) items at BENCH_MANY_RATE_LIMIT (50) under Lua 5.4,
+# BENCH_MANY_LUAS ("5.4 luajit") for the plain Lua runs.
 # Expects the C modules built for each Lua: make LUA_VERSION=<v>.
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,47 +40,72 @@ export BENCH_PAGE_N="${BENCH_PAGE_N:-40}"
 export BENCH_PROJECT=51bc3f40-f266-4ca8-8938-a1ed0ff32b9a
 LUAS="${BENCH_LUAS:-5.4 luajit 5.1}"
 PASSES="${BENCH_PASSES:-8}"
-OUT="${BENCH_OUT:-bench/RESULTS.md}"
+SECTION="${BENCH_SECTION:-all}"
+case $SECTION in
+  all) OUT="${BENCH_OUT:-bench/RESULTS.md}" ;;
+  calls|many) OUT="${BENCH_OUT:-build/bench/RESULTS-$SECTION.md}" ;;
+  *) echo "bench: BENCH_SECTION is all, calls or many, not $SECTION" >&2; exit 2 ;;
+esac
+runs() { [ "$SECTION" = all ] || [ "$SECTION" = "$1" ]; } # runs <section>: whether this run has it
+lua_path="$ROOT/bench/?.lua;$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 TOKEN=eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.eyJzdWIiOiJrZXkiLCJzY29wZSI6IiJ9.c2lnbmF0dXJl
 started=$(date +%s)
 
 prefix=$(mktemp -d /tmp/sinchnumbers-bench.XXXXXX)
-nginx_pid=""
-stop() {
-  if [ -n "$nginx_pid" ]; then
-    kill -QUIT "$nginx_pid" 2>/dev/null || true
-    i=0
-    while kill -0 "$nginx_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -KILL "$nginx_pid" 2>/dev/null || true
-    nginx_pid=""
-  fi
-  rm -rf "$prefix"
-}
-trap stop EXIT
+trap 'stop' EXIT
 trap 'exit 130' INT TERM
 
 # --- the programs ---------------------------------------------------------
 mkdir -p build/bench "$prefix/tmp" "$prefix/json"
-${CC:-cc} -O2 -g -Wall -Wextra -Werror -std=c99 -o build/bench/raw_curl bench/raw_curl.c \
-  $(pkg-config --cflags --libs libcurl)
+for program in raw_curl multi_curl; do
+  ${CC:-cc} -O2 -g -Wall -Wextra -Werror -std=c99 -o build/bench/$program bench/$program.c \
+    $(pkg-config --cflags --libs libcurl)
+done
 lua5.4 bench/fixtures.lua "$prefix/json"
+# The Node SDK, as its lock file pins it (node_modules is not committed).
+if runs many; then (cd bench/node && npm ci --no-audit --no-fund --loglevel=error > /dev/null); fi
 
-# --- the stub -------------------------------------------------------------
+# --- the servers ----------------------------------------------------------
 user=""
 [ "$(id -u)" = 0 ] && user="user root;"   # workers would lose the prefix as nobody
-for attempt in 1 2 3; do
-  port=$(lua5.4 -e 'local s = assert(require("socket").bind("127.0.0.1", 0)); print((select(2, s:getsockname()))); s:close()')
-  sed -e "s#@PREFIX@#$prefix#g; s#@PORT@#$port#g; s#@USER@#$user#; s#@PROJECT@#$BENCH_PROJECT#g; s#@TOKEN@#$TOKEN#g" \
-    bench/stub.conf > "$prefix/nginx.conf"
-  if nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" 2>"$prefix/start.log"; then break; fi
-  [ $attempt = 3 ] && { cat "$prefix/start.log" "$prefix/error.log" >&2; exit 1; }
-done
-nginx_pid=$(cat "$prefix/nginx.pid")
-export BENCH_BASE_URL="http://127.0.0.1:$port"
-i=0
-until curl -s -o /dev/null "$BENCH_BASE_URL/"; do
-  i=$((i + 1)); [ $i -lt 50 ] || { echo "the stub does not answer" >&2; exit 1; }; sleep 0.1
-done
+started_pids=""
+stop() {
+  for pid in $started_pids; do
+    kill -QUIT "$pid" 2>/dev/null || true
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  started_pids=""
+  rm -rf "$prefix"
+}
+# start_nginx <config template> <name>: runs nginx on a free loopback port
+# (its $port), with the template's @PREFIX@, @PORT@, @USER@, @PROJECT@,
+# @TOKEN@ and @ROOT@ filled in, and waits until it answers.
+start_nginx() {
+  for attempt in 1 2 3; do
+    port=$(lua5.4 -e 'local s = assert(require("socket").bind("127.0.0.1", 0)); print((select(2, s:getsockname()))); s:close()')
+    sed -e "s#@PREFIX@#$prefix#g; s#@PORT@#$port#g; s#@USER@#$user#; s#@PROJECT@#$BENCH_PROJECT#g; s#@TOKEN@#$TOKEN#g; s#@ROOT@#$ROOT#g" \
+      "$1" > "$prefix/$2.conf"
+    if nginx -p "$prefix" -c "$prefix/$2.conf" -e "$prefix/$2-error.log" 2>"$prefix/start.log"; then break; fi
+    [ $attempt = 3 ] && { cat "$prefix/start.log" "$prefix/$2-error.log" >&2; exit 1; }
+  done
+  started_pids="$started_pids $(cat "$prefix/$2.pid")"
+  i=0
+  until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
+    i=$((i + 1)); [ $i -lt 50 ] || { echo "bench: $2 does not answer" >&2; exit 1; }; sleep 0.1
+  done
+}
+if runs calls; then
+  start_nginx bench/stub.conf nginx
+  export BENCH_BASE_URL="http://127.0.0.1:$port"
+fi
+if runs many; then
+  start_nginx bench/many.conf many
+  export BENCH_MANY_URL="http://127.0.0.1:$port"
+  start_nginx bench/many_openresty.conf openresty
+  openresty_url="http://127.0.0.1:$port"
+fi
 
 # --- the machine ----------------------------------------------------------
 {
@@ -85,89 +122,137 @@ done
   echo "settings	$MEMORY_ROUNDS	$ROUNDS	$BENCH_GET_N	$BENCH_PAGE_N	$PASSES"
 } > "$prefix/machine.tsv"
 
-# --- the runs -------------------------------------------------------------
-# Every program runs once per pass, the passes alternating forwards and
-# backwards, so that a change in the machine's load during the run falls on
-# all of them alike; the report pools the rounds of all passes.
-results="$prefix/results.tsv"
-jobs="$prefix/jobs"
-: > "$results"
-lua_path="$ROOT/bench/?.lua;$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
-echo "raw C" > "$jobs"
-for v in $LUAS; do
-  case $v in luajit) interpreter=luajit ;; *) interpreter=lua$v ;; esac
-  if [ ! -f "build/$v/sinchnumbers/codec.so" ] || [ ! -f "build/$v/sinchnumbers/transport/libcurl.so" ]; then
-    echo "bench: no build/$v/sinchnumbers/{codec,transport/libcurl}.so (make LUA_VERSION=$v): skipping Lua $v" >&2
-    continue
-  fi
-  echo "sinchnumbers $v $interpreter bench/client.lua" >> "$jobs"
-  if LUA_CPATH="$ROOT/build/$v/?.so;;" "$interpreter" -e 'require "curl"' 2>/dev/null; then
-    echo "handwritten $v $interpreter bench/handwritten.lua" >> "$jobs"
-  fi
-done
-
-# invoke <program> <lua> <interpreter> <script> [<command prefix...>]: one run,
-# its lines on stdout; rounds, calls and warm-up come from BENCH_* variables.
-invoke() {
-  inv_name=$1 inv_lua=$2 inv_interpreter=$3 inv_script=$4; shift 4
-  if [ "$inv_name" = raw ]; then
-    "$@" build/bench/raw_curl "$BENCH_BASE_URL" "$BENCH_PROJECT" "$TOKEN"
-  else
-    LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$inv_lua/?.so;;" "$@" "$inv_interpreter" "$inv_script"
-  fi
-}
-
-label() { # label <program> <lua> <pass>: prefix every line of $prefix/out
-  awk -v label="$1	$2	$3	" '{ print label $0 }' "$prefix/out" >> "$results"
-}
-
-pass=0
-while [ "$pass" -le "$PASSES" ]; do
-  if [ $((pass % 2)) = 0 ]; then order=cat; else order=tac; fi
-  if [ "$pass" = 0 ]; then BENCH_ROUNDS=$MEMORY_ROUNDS; else BENCH_ROUNDS=$ROUNDS; fi
-  export BENCH_ROUNDS
-  $order "$jobs" > "$jobs.pass"
-  while read -r name lua interpreter script; do
-    echo "bench: pass $pass: $name under $lua ..." >&2
-    invoke "$name" "$lua" "$interpreter" "$script" < /dev/null > "$prefix/out" \
-      || { echo "bench: $name under $lua failed" >&2; exit 1; }
-    label "$name" "$lua" "$pass"
-  done < "$jobs.pass"
-  pass=$((pass + 1))
-done
-
-# Instructions per call in user space (valgrind's callgrind), which a busy
-# machine does not disturb: three short runs of each program, the differences
-# giving the cost of CG_GET more get calls and of CG_PAGE more page calls.
-CG_GET=1000 CG_PAGE=40
-count_instructions() { # <program> <lua> <interpreter> <script> <get n> <page n>: total Ir
-  BENCH_ROUNDS=1 BENCH_GET_N=$5 BENCH_PAGE_N=$6 BENCH_WARMUP_GET=100 BENCH_WARMUP_PAGE=5 \
-    invoke "$1" "$2" "$3" "$4" valgrind -q --tool=callgrind --callgrind-out-file="$prefix/callgrind.out" \
-    < /dev/null > /dev/null 2> "$prefix/valgrind.log" || { tail -5 "$prefix/valgrind.log" >&2; return 1; }
-  sed -n 's/^\(summary\|totals\): *//p' "$prefix/callgrind.out" | head -1
-}
-if [ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind > /dev/null; then
-  while read -r name lua interpreter script; do
-    echo "bench: instructions: $name under $lua ..." >&2
-    # valgrind 3.19 cannot read a clang-built shared object (DWARF 5): the table goes without.
-    if base=$(count_instructions "$name" "$lua" "$interpreter" "$script" 200 10) \
-        && more_get=$(count_instructions "$name" "$lua" "$interpreter" "$script" $((200 + CG_GET)) 10) \
-        && more_page=$(count_instructions "$name" "$lua" "$interpreter" "$script" 200 $((10 + CG_PAGE))); then
-      printf 'get\tinstructions\t%d\npage\tinstructions\t%d\n' \
-        $(((more_get - base) / CG_GET)) $(((more_page - base) / CG_PAGE)) > "$prefix/out"
-      label "$name" "$lua" callgrind
-    else
-      echo "bench: valgrind failed for $name under $lua: no instruction counts for it" >&2
+if runs calls; then
+  # --- the runs -------------------------------------------------------------
+  # Every program runs once per pass, the passes alternating forwards and
+  # backwards, so that a change in the machine's load during the run falls on
+  # all of them alike; the report pools the rounds of all passes.
+  results="$prefix/results.tsv"
+  jobs="$prefix/jobs"
+  : > "$results"
+  echo "raw C" > "$jobs"
+  for v in $LUAS; do
+    case $v in luajit) interpreter=luajit ;; *) interpreter=lua$v ;; esac
+    if [ ! -f "build/$v/sinchnumbers/codec.so" ] || [ ! -f "build/$v/sinchnumbers/transport/libcurl.so" ]; then
+      echo "bench: no build/$v/sinchnumbers/{codec,transport/libcurl}.so (make LUA_VERSION=$v): skipping Lua $v" >&2
+      continue
     fi
-  done < "$jobs"
+    echo "sinchnumbers $v $interpreter bench/client.lua" >> "$jobs"
+    if LUA_CPATH="$ROOT/build/$v/?.so;;" "$interpreter" -e 'require "curl"' 2>/dev/null; then
+      echo "handwritten $v $interpreter bench/handwritten.lua" >> "$jobs"
+    fi
+  done
+
+  # invoke <program> <lua> <interpreter> <script> [<command prefix...>]: one run,
+  # its lines on stdout; rounds, calls and warm-up come from BENCH_* variables.
+  invoke() {
+    inv_name=$1 inv_lua=$2 inv_interpreter=$3 inv_script=$4; shift 4
+    if [ "$inv_name" = raw ]; then
+      "$@" build/bench/raw_curl "$BENCH_BASE_URL" "$BENCH_PROJECT" "$TOKEN"
+    else
+      LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$inv_lua/?.so;;" "$@" "$inv_interpreter" "$inv_script"
+    fi
+  }
+
+  label() { # label <program> <lua> <pass>: prefix every line of $prefix/out
+    awk -v label="$1	$2	$3	" '{ print label $0 }' "$prefix/out" >> "$results"
+  }
+
+  pass=0
+  while [ "$pass" -le "$PASSES" ]; do
+    if [ $((pass % 2)) = 0 ]; then order=cat; else order=tac; fi
+    if [ "$pass" = 0 ]; then BENCH_ROUNDS=$MEMORY_ROUNDS; else BENCH_ROUNDS=$ROUNDS; fi
+    export BENCH_ROUNDS
+    $order "$jobs" > "$jobs.pass"
+    while read -r name lua interpreter script; do
+      echo "bench: pass $pass: $name under $lua ..." >&2
+      invoke "$name" "$lua" "$interpreter" "$script" < /dev/null > "$prefix/out" \
+        || { echo "bench: $name under $lua failed" >&2; exit 1; }
+      label "$name" "$lua" "$pass"
+    done < "$jobs.pass"
+    pass=$((pass + 1))
+  done
+
+  # Instructions per call in user space (valgrind's callgrind), which a busy
+  # machine does not disturb: three short runs of each program, the differences
+  # giving the cost of CG_GET more get calls and of CG_PAGE more page calls.
+  CG_GET=1000 CG_PAGE=40
+  count_instructions() { # <program> <lua> <interpreter> <script> <get n> <page n>: total Ir
+    BENCH_ROUNDS=1 BENCH_GET_N=$5 BENCH_PAGE_N=$6 BENCH_WARMUP_GET=100 BENCH_WARMUP_PAGE=5 \
+      invoke "$1" "$2" "$3" "$4" valgrind -q --tool=callgrind --callgrind-out-file="$prefix/callgrind.out" \
+      < /dev/null > /dev/null 2> "$prefix/valgrind.log" || { tail -5 "$prefix/valgrind.log" >&2; return 1; }
+    sed -n 's/^\(summary\|totals\): *//p' "$prefix/callgrind.out" | head -1
+  }
+  if [ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind > /dev/null; then
+    while read -r name lua interpreter script; do
+      echo "bench: instructions: $name under $lua ..." >&2
+      # valgrind 3.19 cannot read a clang-built shared object (DWARF 5): the table goes without.
+      if base=$(count_instructions "$name" "$lua" "$interpreter" "$script" 200 10) \
+          && more_get=$(count_instructions "$name" "$lua" "$interpreter" "$script" $((200 + CG_GET)) 10) \
+          && more_page=$(count_instructions "$name" "$lua" "$interpreter" "$script" 200 $((10 + CG_PAGE))); then
+        printf 'get\tinstructions\t%d\npage\tinstructions\t%d\n' \
+          $(((more_get - base) / CG_GET)) $(((more_page - base) / CG_PAGE)) > "$prefix/out"
+        label "$name" "$lua" callgrind
+      else
+        echo "bench: valgrind failed for $name under $lua: no instruction counts for it" >&2
+      fi
+    done < "$jobs"
+  fi
+fi
+
+# --- many calls at once ----------------------------------------------------
+# Each program in turn: the C reference and the Node SDK on the server's
+# /fast and /delay parts, sinchnumbers (bench/many.lua) under each Lua of
+# MANY_LUAS and inside nginx; then the rate budget and the memory.
+many="$prefix/many.tsv"
+: > "$many"
+MANY_LUAS="${BENCH_MANY_LUAS-5.4 luajit}"   # empty: none
+many_label() { # many_label <program> <engine>: prefix every line of $prefix/out
+  awk -v label="$1	$2	" '{ print label $0 }' "$prefix/out" >> "$many"
+}
+if runs many; then
+  for case in fast delay; do
+    echo "bench: many calls: C multi, $case ..." >&2
+    build/bench/multi_curl "$BENCH_MANY_URL/$case" "$BENCH_PROJECT" "$TOKEN" $case > "$prefix/out"
+    many_label "multi_curl" C
+    echo "bench: many calls: Node SDK, $case ..." >&2
+    node bench/node/many.js "$BENCH_MANY_URL/$case" "$BENCH_PROJECT" $case > "$prefix/out"
+    many_label "node" "Node $(node -v)"
+  done
+  for v in $MANY_LUAS; do
+    case $v in luajit) interpreter=luajit ;; *) interpreter=lua$v ;; esac
+    echo "bench: many calls: sinchnumbers under $v ..." >&2
+    LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$v/?.so;;" $interpreter bench/many.lua timing > "$prefix/out"
+    many_label sinchnumbers "$v"
+    echo "bench: many calls: memory under $v ..." >&2
+    LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$v/?.so;;" $interpreter bench/many.lua memory > "$prefix/out"
+    many_label sinchnumbers "$v"
+  done
+  echo "bench: many calls: sinchnumbers inside nginx ..." >&2
+  curl -sS -f -G -m 600 "$openresty_url/many" --data-urlencode "BENCH_MANY_URL=$BENCH_MANY_URL" \
+    --data-urlencode "BENCH_MANY_N=${BENCH_MANY_N:-200}" --data-urlencode "BENCH_MANY_ROUNDS=${BENCH_MANY_ROUNDS:-5}" \
+    --data-urlencode "BENCH_MANY_CONCURRENCY=${BENCH_MANY_CONCURRENCY:-20}" > "$prefix/out" \
+    || { cat "$prefix/openresty-error.log" >&2; exit 1; }
+  many_label sinchnumbers openresty
+  if [ "${BENCH_MANY_RATE_N:-2000}" -gt 0 ]; then
+    echo "bench: many calls: ${BENCH_MANY_RATE_N:-2000} items at rate_limit = ${BENCH_MANY_RATE_LIMIT:-50} under 5.4 ..." >&2
+    : > "$prefix/rate.log"   # the token requests of the runs above are logged there too
+    LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/5.4/?.so;;" lua5.4 bench/many.lua rate
+    lua5.4 bench/many_rate.lua "$prefix/rate.log" "${BENCH_MANY_RATE_LIMIT:-50}" > "$prefix/out"
+    many_label sinchnumbers 5.4
+  fi
 fi
 
 echo "load_after	$(cut -d' ' -f1-3 /proc/loadavg)" >> "$prefix/machine.tsv"
 echo "seconds	$(( $(date +%s) - started ))" >> "$prefix/machine.tsv"
-lua5.4 bench/report.lua "$results" "$prefix/machine.tsv" > "$OUT.tmp"
-mv "$OUT.tmp" "$OUT"
+{
+  if runs calls; then lua5.4 bench/report.lua "$results" "$prefix/machine.tsv"; fi
+  if runs many; then lua5.4 bench/many_report.lua "$many" "$prefix/machine.tsv"; fi
+} > "$prefix/RESULTS.md"
+mkdir -p "$(dirname "$OUT")"
+mv "$prefix/RESULTS.md" "$OUT"
 cat "$OUT"
 # The README's table from this run (not from a trial run written elsewhere),
 # and a failure naming each missed target.
-if [ "$OUT" = bench/RESULTS.md ]; then readme=README.md; else readme=""; fi
+if [ "$OUT" = bench/RESULTS.md ] && [ "$SECTION" = all ]; then readme=README.md; else readme=""; fi
 lua5.4 bench/summary.lua "$OUT" $readme

@@ -31,7 +31,8 @@ local function cells(line)
   return row
 end
 
--- The rows of the Markdown table whose header line starts with `header`.
+-- The rows of the Markdown table whose header line starts with `header`
+-- (none when the file has no such table: a run of one section).
 local function table_after(text, header)
   local rows, inside = {}, false
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
@@ -43,7 +44,6 @@ local function table_after(text, header)
       break
     end
   end
-  assert(#rows > 0, "no table starting with " .. header .. " in " .. results_path)
   return rows
 end
 
@@ -56,25 +56,52 @@ local function program(name) return (name:gsub("^%(%a%) ", ""):gsub("[,:].*", ""
 local function lua(name) return (name:gsub("^Lua ", "")) end
 local function value(cell) return cell == "–" and "" or cell end
 
+local CALL_TABLE, CALL_TARGETS = "| program | Lua | call |", "| target | Lua |"
+local MANY_TABLE, MANY_TARGETS = "| program | engine | case |", "| many-calls target |"
+local call_rows, many_rows = table_after(results, CALL_TABLE), table_after(results, MANY_TABLE)
+if #call_rows == 0 and #many_rows == 0 then
+  io.stderr:write(("bench/summary.lua: %s has neither table (%s, %s)\n"):format(results_path, CALL_TABLE, MANY_TABLE))
+  os.exit(1)
+end
+
 local lines = {
   BEGIN,
   ("From [`bench/RESULTS.md`](bench/RESULTS.md) (%s, %s cores, %s, %s, %s):"):format(
     date, machine("cores"), machine("CPU"), machine("system"), machine("libcurl")),
-  "",
-  "| call | program | Lua | CPU µs/call | × raw | × by hand | instructions × by hand |",
-  "|---|---|---|---:|---:|---:|---:|",
 }
+if #call_rows > 0 then
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "| call | program | Lua | CPU µs/call | × raw | × by hand | instructions × by hand |"
+  lines[#lines + 1] = "|---|---|---|---:|---:|---:|---:|"
+end
 local previous_call
-for _, row in ipairs(table_after(results, "| program | Lua | call |")) do
+for _, row in ipairs(call_rows) do
   -- program, Lua, call, N, calls/s, × raw, CPU (min–max), × raw, × hand, instr., × raw, × hand, RSS
   local call = row[3] ~= previous_call and ("`" .. row[3] .. "`") or ""
   previous_call = row[3]
   lines[#lines + 1] = ("| %s | %s | %s | %s | %s | %s | %s |"):format(call, program(row[1]), lua(row[2]),
     row[7]:match("^%S+"), value(row[8]), value(row[9]), value(row[12]))
 end
+if #many_rows > 0 then
+  lines[#lines + 1] = ""
+  local many_date = results:match("\n## Many calls at once\n\nMeasured by `make bench` %(bench/run%.sh%) on "
+    .. "(%d+%-%d+%-%d+)")
+  lines[#lines + 1] = ("Many calls at once (%s, %s GETs; the 100 ms server keeps each waiting that long):")
+    :format(many_date or "?", many_rows[1][4]:match("(%d+)$") or "?")
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "| case | program | engine | wall s | CPU µs/call |"
+  lines[#lines + 1] = "|---|---|---|---:|---:|"
+end
+local previous_case
+for _, row in ipairs(many_rows) do
+  -- program, engine, case, rounds, wall s, CPU ms/round, CPU µs/call
+  local case = row[3] ~= previous_case and row[3] or ""
+  previous_case = row[3]
+  lines[#lines + 1] = ("| %s | %s | %s | %s | %s |"):format(case, program(row[1]), lua(row[2]), row[5], row[7])
+end
 
 local missed, targets, memory, memory_calls = {}, 0, {}, nil
-for _, row in ipairs(table_after(results, "| target | Lua |")) do
+for _, row in ipairs(table_after(results, CALL_TARGETS)) do
   -- target, Lua, CPU medians, CPU fastest rounds, instructions, limit, verdict
   targets = targets + 1
   if row[7] ~= "ok" then
@@ -84,6 +111,13 @@ for _, row in ipairs(table_after(results, "| target | Lua |")) do
   if calls then
     memory_calls = calls:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
     memory[#memory + 1] = ("%s (%s)"):format(row[3], row[2])
+  end
+end
+for _, row in ipairs(table_after(results, MANY_TARGETS)) do
+  -- target, engine, measured, limit, verdict
+  targets = targets + 1
+  if row[5] ~= "ok" then
+    missed[#missed + 1] = ("%s under %s: %s (limit %s)"):format(row[1], row[2], row[3], row[4])
   end
 end
 lines[#lines + 1] = ""

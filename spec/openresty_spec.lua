@@ -49,6 +49,10 @@ local CLIENT_SERVER = [[
     # reuseport: the kernel spreads connections over the workers.
     listen 127.0.0.1:${port} reuseport;
     location = /client { content_by_lua_block { require("openresty.cases").client() } }
+    location = /client/map { content_by_lua_block { require("openresty.cases").map() } }
+    location = /client/threads { content_by_lua_block { require("openresty.cases").threads() } }
+    location = /transport/threads { content_by_lua_block { require("openresty.cases").transport_threads() } }
+    location = /pieces { content_by_lua_block { require("openresty.cases").pieces() } }
     location = /client/early { content_by_lua_block { require("openresty.cases").early() } }
   }
 ]]
@@ -186,6 +190,39 @@ describe("the client inside nginx", function()
     assert.is_true(elapsed < 2, "20 requests took " .. elapsed .. " s")
   end)
 
+  it("gives each of 50 light threads on one client its own answer, through a pool smaller than the crowd", function()
+    local phones = fake_server:add_active_numbers{ count = 50 }.phoneNumbers
+    -- The first threads wait longest for their answers, so the answers come
+    -- back in about the reverse order of the requests, on 50 connections at
+    -- once, of which the pool keeps 5 for the second round.
+    for i, phone in ipairs(phones) do
+      fake_server:script{ path = phone:gsub("^%+", "%%2B"), delay = (50 - i) * 0.004 }
+    end
+    local answer = drive(one_worker, "/client/threads", { phones = phones, rounds = 2,
+      options = client_options(), transport_options = { pool_size = 5 } })
+    for i, thread in ipairs(answer.answers) do
+      assert.equals(phones[i], thread.asked)
+      assert.same({ phones[i], phones[i] }, thread.got, "thread " .. i)
+    end
+    assert.equals(100, #requests_to("/activeNumbers/"))
+    assert.equals(1, #requests_to("/oauth2/token"))
+  end)
+
+  it("reads 50 answers at once on one transport, each arriving in pieces between the others' reads", function()
+    -- Two crowds in a row: the second takes its connections from the pool the first filled.
+    for crowd = 0, 1 do
+      local urls = {}
+      for i = 1, 50 do
+        urls[i] = one_worker.url(("/pieces?id=%d&chunked=%d"):format(crowd * 50 + i, i % 2))
+      end
+      local answers = drive(one_worker, "/transport/threads", { options = { pool_size = 20 }, urls = urls })
+      for i, answer in ipairs(answers) do
+        assert.equals(200, answer.status, answer.raised or (answer.err and answer.err.message))
+        assert.equals(('{"id":"%d"}'):format(crowd * 50 + i), answer.body)
+      end
+    end
+  end)
+
   it("leaves libcurl out of a worker that serves every call through cosockets", function()
     local fresh = nginx.start{ http = CLIENT_SERVER:gsub("%${early}", "") }
     finally(function() fresh.stop() end)
@@ -301,6 +338,187 @@ describe("the client inside nginx", function()
       assert.is_nil(answer.calls[1].err)
     end
     assert.equals(2, #requests_to("/oauth2/token"))
+  end)
+
+  describe("client:map on light threads", function()
+    local function map(plan)
+      plan.options = plan.options or client_options()
+      return drive(one_worker, "/client/map", plan)
+    end
+
+    -- When the fake read each request whose path has `part`, in order.
+    local function arrivals(part)
+      local times = {}
+      for _, request in ipairs(requests_to(part)) do times[#times + 1] = request.received_at end
+      table.sort(times)
+      return times
+    end
+
+    local function active_numbers(count)
+      return fake_server:add_active_numbers{ count = count }.phoneNumbers
+    end
+
+    it("gives the results in the order of the items, each item's from its own call", function()
+      local phones = active_numbers(30)
+      -- The first items wait longest, so they end last.
+      for i, phone in ipairs(phones) do
+        fake_server:script{ path = phone:gsub("^%+", "%%2B"), delay = (30 - i) * 0.01 }
+      end
+      local answer = map{ items = phones, fn = "get", map_options = { concurrency = 10 } }
+      assert.is_nil(answer.err)
+      for i, result in ipairs(answer.results) do
+        assert.equals(phones[i], result.item)
+        assert.equals(phones[i], result.value, "item " .. i)
+        assert.is_nil(result.err)
+      end
+      assert.same({ 30, 30, 0 }, { answer.summary.total, answer.summary.succeeded, answer.summary.failed })
+      -- One after another the delays add up to 4.35 s; ten at a time, to well under 2.
+      assert.is_true(answer.elapsed < 2, "took " .. answer.elapsed .. " s")
+    end)
+
+    it("gives each item its own error, and a raise in one fn to that item alone", function()
+      local phones = active_numbers(4)
+      local items = { phones[1], "+12025550199", phones[2], phones[3], "+12025550198", phones[4] }
+      local answer = map{ items = items, fn = "get", map_options = { concurrency = 3 } }
+      for i, result in ipairs(answer.results) do
+        if i == 2 or i == 5 then
+          assert.equals("not_found", result.err.kind, "item " .. i)
+          assert.is_nil(result.value)
+        else
+          assert.equals(items[i], result.value, "item " .. i)
+        end
+      end
+      assert.same({ 6, 4, 2 }, { answer.summary.total, answer.summary.succeeded, answer.summary.failed })
+
+      for _, raised in ipairs { { "boom at two", "raised", "boom at two" },
+                                { "error object", "network", "raised on purpose" } } do
+        answer = map{ items = phones, fn = "raise", raise_at = 2, raise = raised[1], map_options = { concurrency = 2 } }
+        assert.equals(raised[2], answer.results[2].err.kind)
+        assert.matches(raised[3], answer.results[2].err.message, 1, true)
+        for _, i in ipairs { 1, 3, 4 } do assert.equals(phones[i], answer.results[i].value) end
+        assert.equals(1, answer.summary.failed)
+      end
+    end)
+
+    it("starts no item after the first failure with stop_on_error, and says so in the others", function()
+      local phones = active_numbers(12)
+      table.insert(phones, 3, "+12025550199")
+      fake_server:clear_requests()
+      local answer = map{ items = phones, fn = "get", map_options = { concurrency = 2, stop_on_error = true } }
+      assert.equals("not_found", answer.results[3].err.kind)
+      local cancelled = 0
+      for i, result in ipairs(answer.results) do
+        if result.err and result.err.kind == "cancelled" then
+          cancelled = cancelled + 1
+          assert.is_true(i > 3)
+          assert.matches("3", result.err.message, 1, true)
+        end
+      end
+      assert.is_true(cancelled >= 8, cancelled .. " items cancelled")
+      assert.equals(13 - cancelled, #requests_to("/activeNumbers/"), "a request for each item that started")
+    end)
+
+    it("pauses every light thread for a 429's Retry-After, then finishes every item", function()
+      local phones = active_numbers(30)
+      fake_server:clear_requests()
+      -- Every get is answered after 200 ms, but the 11th is a 429 with
+      -- Retry-After: 1 at once. Without a pause of every thread, the threads
+      -- whose gets were on their way with it would send the next ones 200 ms later.
+      fake_server:script{ path = "/activeNumbers/", count = 10, delay = 0.2 }
+      fake_server:script{ path = "/activeNumbers/", status = 429, headers = { ["Retry-After"] = "1" } }
+      fake_server:script{ path = "/activeNumbers/", count = 20, delay = 0.2 }
+      local answer = map{ items = phones, fn = "get", map_options = { concurrency = 10 } }
+      assert.same({ 30, 0 }, { answer.summary.succeeded, answer.summary.failed })
+      local times = arrivals("/activeNumbers/")
+      assert.equals(31, #times)
+      local limited = times[11]
+      -- Requests already on their way when the 429 came back arrive just after it; then none for the second.
+      for _, at in ipairs(times) do
+        assert.is_false(at > limited + 0.1 and at < limited + 0.9,
+          ("a request %.3f s after the 429"):format(at - limited))
+      end
+      assert.is_true(times[#times] >= limited + 0.9, "the items went on after the pause")
+    end)
+
+    it("gives a rent answered 503 after it took effect err.rented = true, and rents the others", function()
+      local numbers = {}
+      local available = drive(one_worker, "/client", { options = client_options(), calls = {
+        { method = "list_available_numbers", args = { { regionCode = "US", type = "LOCAL", size = 4 } } },
+      } }).calls[1].result.availableNumbers
+      for i = 1, 4 do numbers[i] = available[i].phoneNumber end
+      table.insert(numbers, 3, "+15005550006") -- the fake rents it, then answers 503
+      local answer = map{ items = numbers, fn = "rent", map_options = { concurrency = 5 } }
+      local unclear = answer.results[3].err
+      assert.equals(503, unclear.status)
+      assert.is_true(unclear.rented)
+      assert.matches("it was rented", unclear.message, 1, true)
+      for _, i in ipairs { 1, 2, 4, 5 } do
+        assert.equals(numbers[i], answer.results[i].value, "item " .. i)
+      end
+      assert.equals(5, #requests_to(":rent"), "each rent sent once")
+    end)
+
+    it("fetches one token for 50 light threads of a new client", function()
+      local phones = active_numbers(50)
+      fake_server:clear_requests()
+      fake_server:script{ path = "/oauth2/token", delay = 0.3 }
+      local answer = map{ items = phones, fn = "get", map_options = { concurrency = 50 } }
+      assert.same({ 50, 0 }, { answer.summary.succeeded, answer.summary.failed })
+      assert.equals(1, #requests_to("/oauth2/token"))
+      assert.equals(50, #requests_to("/activeNumbers/"))
+    end)
+
+    it("lets the calls in flight finish and starts no other item when the client is closed", function()
+      local phones = active_numbers(20)
+      fake_server:clear_requests()
+      fake_server:script{ path = "/activeNumbers/", count = 20, delay = 0.3 }
+      local answer = map{ items = phones, fn = "close", close_at = 3, map_options = { concurrency = 5 } }
+      for _, i in ipairs { 1, 2, 4, 5 } do
+        assert.equals(phones[i], answer.results[i].value, "item " .. i .. " was in flight")
+      end
+      assert.equals("closed it", answer.results[3].value)
+      for i = 6, 20 do
+        assert.equals("cancelled", answer.results[i].err.kind, "item " .. i)
+        assert.matches("the client was closed", answer.results[i].err.message, 1, true)
+      end
+      assert.equals(4, #requests_to("/activeNumbers/"))
+    end)
+
+    it("keeps one rate budget for a client's map and its other calls in a worker", function()
+      local phones = active_numbers(8)
+      fake_server:clear_requests()
+      local options = client_options{ rate_limit = 5 }
+      -- The worker makes the client first, so that both requests below find it.
+      drive(one_worker, "/client", { name = "rate-limited", options = options, calls = {} })
+      local mapping = one_worker.send("POST", "/client/map", cjson.encode{ name = "rate-limited", options = options,
+        items = phones, fn = "get", map_options = { concurrency = 8 } })
+      local calls = {}
+      for i = 1, 4 do calls[i] = { method = "get_active_number", args = { phones[i] } } end
+      local sequential = one_worker.send("POST", "/client", cjson.encode{ name = "rate-limited", options = options,
+        calls = calls })
+      local mapped, called = one_worker.answer(mapping, "/client/map"), one_worker.answer(sequential, "/client")
+      assert.equals(8, mapped.summary.succeeded)
+      for i = 1, 4 do assert.is_nil(called.calls[i].err) end
+      assert.equals(mapped.worker, called.worker)
+      -- 13 requests (the token too) at 5 a second: no 0.9 s holds more than
+      -- 5 arrivals (a window a little short of a second, as a request reaches
+      -- the fake some milliseconds after it started, the first one, which
+      -- connected, more than the others).
+      local times = {}
+      for _, part in ipairs { "/oauth2/token", "/activeNumbers/" } do
+        for _, at in ipairs(arrivals(part)) do times[#times + 1] = at end
+      end
+      table.sort(times)
+      assert.equals(13, #times)
+      for from = 1, #times do
+        local inside = 0
+        for to = from, #times do
+          if times[to] < times[from] + 0.9 then inside = inside + 1 end
+        end
+        assert.is_true(inside <= 5, ("%d requests within 0.9 s of request %d"):format(inside, from))
+      end
+      assert.is_true(times[#times] - times[1] >= 1.9, "13 requests at 5 a second take 2 s at least")
+    end)
   end)
 
   -- Leaves the shared dict without the tokens and locks a test put there.

@@ -9,7 +9,8 @@
 #   docs   make docs: LDoc
 #   test   make test: every Lua, the C tools, nginx with its Lua module, busted,
 #          luacheck, LuaRocks (and what demo and docs need)
-#   bench  make bench: the demo's, Lua 5.1 and LuaJIT, nginx, luacurl, valgrind
+#   bench  make bench: the demo's, Lua 5.1 and LuaJIT, nginx with its Lua module, luacurl,
+#          valgrind, Node.js and npm (the Sinch Node SDK beside ours)
 #
 # luajit2 is OpenResty's LuaJIT, the one nginx's Lua module links; Debian's
 # plain `luajit` conflicts with it, so we never ask for that one.
@@ -30,7 +31,8 @@ test="$demo $docs
   nginx libnginx-mod-http-lua
   lua-curl tinyproxy
   redis-server lua-redis lua-nginx-redis"
-bench="$demo lua5.1 luajit2 liblua5.1-0-dev libluajit2-5.1-dev curl nginx lua-curl valgrind"
+bench="$demo lua5.1 luajit2 liblua5.1-0-dev libluajit2-5.1-dev curl nginx libnginx-mod-http-lua lua-curl valgrind
+  nodejs npm"
 
 print_only=false
 if [ "${1:-}" = --print ]; then print_only=true; shift; fi

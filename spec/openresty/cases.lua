@@ -57,6 +57,25 @@ function cases.transport()
   }
 end
 
+--- POST /transport/threads { options, urls = { ... } }
+-- One cosocket transport, one light thread per URL, all at once: each GETs
+-- its URL. Answers with every thread's status and body (or error), in the
+-- order of `urls`.
+function cases.transport_threads()
+  local plan = read_plan()
+  local transport = assert(require("sinchnumbers.transport.ngx").new(plan.options))
+  local threads = {}
+  for i, url in ipairs(plan.urls) do
+    threads[i] = ngx.thread.spawn(function() return outcome(now(), transport:request("GET", url)) end)
+  end
+  local results = {}
+  for i, thread in ipairs(threads) do
+    local ok, result = ngx.thread.wait(thread)
+    results[i] = ok and result or { raised = tostring(result) }
+  end
+  reply(results)
+end
+
 --- POST /transport/options { {options}, ... }: what each new{} says: "accepted", or its error's message.
 function cases.transport_options()
   local said = {}
@@ -172,6 +191,88 @@ function cases.client()
   }
 end
 
+--- POST /client/threads { options, transport_options, phones = { ... }, rounds }
+-- One client (on a cosocket transport made with `transport_options`), one
+-- light thread per phone number, all at once: each gets its number's active
+-- number, `rounds` times in a row. Answers with what every thread asked and
+-- got, in the order of `phones`.
+function cases.threads()
+  local plan = read_plan()
+  plan.options.transport = assert(require("sinchnumbers.transport.ngx").new(plan.transport_options))
+  local client = client_for(plan)
+  local function get_each_round(phone)
+    local got = {}
+    for round = 1, plan.rounds or 1 do
+      local number, err = client:get_active_number(phone)
+      got[round] = number and number.phoneNumber or { kind = err.kind, message = tostring(err) }
+    end
+    return got
+  end
+  local threads = {}
+  for i, phone in ipairs(plan.phones) do threads[i] = ngx.thread.spawn(get_each_round, phone) end
+  local answers = {}
+  for i, thread in ipairs(threads) do
+    local ok, got = ngx.thread.wait(thread)
+    answers[i] = { asked = plan.phones[i], got = ok and got or { "raised: " .. tostring(got) } }
+  end
+  reply{ answers = answers, worker = ngx.worker.pid() }
+end
+
+-- The functions a map plan names: each gets (client, item, index, plan).
+local MAP_FUNCTIONS = {
+  get = function(client, phone) return client:get_active_number(phone) end,
+  rent = function(client, phone) return client:rent_number(phone) end,
+  -- Item `plan.raise_at` raises `plan.raise` (a string, or an error of the
+  -- client's when it is "error object"); the others get their number.
+  raise = function(client, phone, index, plan)
+    if index == plan.raise_at then
+      if plan.raise == "error object" then error(require("sinchnumbers.errors").new("network", "raised on purpose")) end
+      error(plan.raise, 0)
+    end
+    return client:get_active_number(phone)
+  end,
+  -- Item `plan.close_at` closes the client a moment after it starts; the others get their number.
+  close = function(client, phone, index, plan)
+    if index == plan.close_at then
+      ngx.sleep(0.05)
+      client:close()
+      return "closed it"
+    end
+    return client:get_active_number(phone)
+  end,
+}
+
+-- A map result as plain data: the value's phone number (or the value), the error's fields.
+local function map_result(result)
+  local value = result.value
+  if type(value) == "table" then value = value.phoneNumber or true end
+  local err = result.err
+  if err then
+    err = { kind = err.kind, message = tostring(err), rented = err.rented, status = err.status }
+  end
+  return { item = result.item, value = value, err = err }
+end
+
+--- POST /client/map { name, options, items, fn, map_options, raise_at, raise, close_at }
+-- Runs client:map(items, MAP_FUNCTIONS[fn], map_options) on light threads
+-- and answers with its results and summary (or its error) and how long it took.
+function cases.map()
+  local plan = read_plan()
+  local client = client_for(plan)
+  local fn = MAP_FUNCTIONS[plan.fn]
+  local started = now()
+  local results, summary = client:map(plan.items, function(c, item, index) return fn(c, item, index, plan) end,
+    plan.map_options)
+  local answer = { elapsed = now() - started, worker = ngx.worker.pid() }
+  if results then
+    answer.results, answer.summary = {}, summary
+    for i, result in ipairs(results) do answer.results[i] = map_result(result) end
+  else
+    answer.err = { kind = summary.kind, message = tostring(summary) }
+  end
+  reply(answer)
+end
+
 --- GET /client/early: what the clients made before any request found; see
 -- spec/openresty/early.lua.
 function cases.early()
@@ -235,6 +336,20 @@ function cases.raw()
   local piece = tonumber(ngx.var.arg_piece) or #answer
   for at = 1, #answer, piece do
     assert(sock:send(answer:sub(at, at + piece - 1)))
+  end
+end
+
+-- GET /pieces?id=N&chunked=0|1: `{"id":"N"}` in three pieces a few
+-- milliseconds apart, chunked or with a Content-Length, so that a client
+-- reads each answer in several reads while it reads others.
+function cases.pieces()
+  local id = ngx.var.arg_id
+  local pieces = { '{"id":"', id, '"}' }
+  if ngx.var.arg_chunked ~= "1" then ngx.header["Content-Length"] = #table.concat(pieces) end
+  for i, piece in ipairs(pieces) do
+    if i > 1 then ngx.sleep(0.002 * (i + tonumber(id) % 5)) end
+    ngx.print(piece)
+    ngx.flush(true)
   end
 end
 
