@@ -1,0 +1,431 @@
+-- `sinchnumbers`, the command line (bin/sinchnumbers is its launcher): the
+-- parser made from the command table (cli/commands.lua), the client made
+-- from the credentials (cli/profiles.lua), the question before anything that
+-- costs money or loses a number, and the runners. Data goes to stdout;
+-- messages, prompts and progress to stderr. cli.main returns the exit code.
+local argparse = require "argparse"
+local commands = require "sinchnumbers.cli.commands"
+local endpoints = require "sinchnumbers.endpoints"
+local output = require "sinchnumbers.cli.output"
+local pipeline = require "sinchnumbers.pipeline"
+local profiles = require "sinchnumbers.cli.profiles"
+local sinchnumbers = require "sinchnumbers"
+local terminal = require "sinchnumbers.cli.terminal"
+local version = require "sinchnumbers.version"
+local wire = require "sinchnumbers.cli.wire"
+
+local cli = {}
+
+--- The exit codes, documented in --help and the man page.
+cli.EXIT_CODES = {
+  { 0, "success" },
+  { 1, "a failed call not listed below (or the question was answered no)" },
+  { 2, "usage or invalid input: nothing was sent" },
+  { 3, "authentication failed" },
+  { 4, "not found" },
+  { 5, "rate limited" },
+  { 6, "network failure or timeout" },
+  { 7, "outcome unknown: a rent or release that may have taken effect" },
+  { 8, "a bulk run with some failures" },
+}
+local EXIT = { failed = 1, usage = 2, unknown = 7, partial = 8 }
+local EXIT_BY_KIND = { invalid_argument = 2, auth = 3, not_found = 4, rate_limited = 5, network = 6, timeout = 6 }
+
+-- The usual mistakes, and what to do about them.
+local HINT_BY_KIND = {
+  auth = "check the key id and secret (SINCH_KEY_ID and SINCH_KEY_SECRET, or the profile: sinchnumbers configure)",
+  network = "check the network, and --base-url or SINCH_NUMBERS_URL if you set one",
+}
+
+local ENDPOINT = {}
+for _, endpoint in ipairs(endpoints) do ENDPOINT[endpoint.name] = endpoint end
+
+local function say(...)
+  io.stderr:write("sinchnumbers: ", ...)
+  io.stderr:write("\n")
+end
+
+local function exit_code_words()
+  local lines = { "Exit codes:" }
+  for _, code in ipairs(cli.EXIT_CODES) do lines[#lines + 1] = ("   %d  %s"):format(code[1], code[2]) end
+  return table.concat(lines, "\n")
+end
+
+local function to_integer(text)
+  local number = tonumber(text)
+  if not number or number ~= math.floor(number) then return nil, "a whole number is expected, got " .. text end
+  return number
+end
+
+local function to_seconds(text)
+  local number = tonumber(text)
+  if not number or number <= 0 then return nil, "a number of seconds above 0 is expected, got " .. text end
+  return number
+end
+
+local function add_flag(command, written)
+  local key, required = commands.flag_key(written)
+  local spec = assert(commands.FLAGS[key], key)
+  if spec.flag then
+    command:flag(spec.option, spec.help):target(key)
+    return
+  end
+  local option = command:option(spec.option, spec.help):target(key)
+  if spec.choices then option:choices(spec.choices) end
+  if spec.count then option:count(spec.count) elseif required then option:count(1) end
+  if spec.convert == "integer" then option:convert(to_integer) end
+end
+
+local function add_command(parent, entry)
+  local command = parent:command(entry.name, entry.summary)
+  -- argparse runs a group's action after its command's: only the leaves say.
+  if not entry.commands then command:action(function(result) result.chosen = entry end) end
+  for _, sub in ipairs(entry.commands or {}) do add_command(command, sub) end
+  for _, argument in ipairs(entry.arguments or {}) do
+    command:argument(argument.name, argument.help):args(argument.many and "+" or 1)
+  end
+  for _, written in ipairs(entry.flags or {}) do add_flag(command, written) end
+end
+
+--- The argparse parser, made from the command table.
+function cli.parser()
+  local parser = argparse("sinchnumbers",
+    "Sinch phone numbers from the shell: search, rent, configure and release them.")
+    :epilog(exit_code_words())
+  parser:flag("--version", "Print the version and exit."):action(function()
+    io.stdout:write("sinchnumbers ", version, "\n")
+    os.exit(0)
+  end)
+  parser:option("--profile", "The profile of the profiles file to use (default: default).")
+  parser:mutex(parser:flag("--json", "Print one JSON document (the API's own field names)."),
+    parser:flag("--csv", "Print comma-separated values with a header row."))
+  parser:flag("--no-header", "Leave out the header row of the table or CSV.")
+  parser:flag("-y --yes", "Do it without asking (rent, release, submit).")
+  parser:flag("--dry-run", "Print what would change things, as curl command lines; send none of it.")
+  parser:flag("--debug", "Print each request and answer on stderr (credentials redacted).")
+  parser:option("--timeout", "Seconds for each request."):convert(to_seconds)
+  parser:option("--base-url", "The Numbers API's URL (default: Sinch's, or SINCH_NUMBERS_URL).")
+  parser:option("--auth-url", "The token endpoint's URL (default: Sinch's, or SINCH_AUTH_URL).")
+  for _, entry in ipairs(commands.LIST) do add_command(parser, entry) end
+  parser:add_complete_command()
+  return parser
+end
+
+-- Puts `value` at the dotted `path` of `object`.
+local function put(object, path, value)
+  local names = {}
+  for name in path:gmatch("[^.]+") do names[#names + 1] = name end
+  for i = 1, #names - 1 do
+    object[names[i]] = object[names[i]] or {}
+    object = object[names[i]]
+  end
+  object[names[#names]] = value
+end
+
+-- The params or body that the command's flags make.
+local function flag_input(entry, args)
+  local input = {}
+  for _, written in ipairs(entry.flags or {}) do
+    local key = commands.flag_key(written)
+    local spec, value = commands.FLAGS[key], args[key]
+    local given = value ~= nil and not (spec.count and #value == 0)
+    if given and spec.to then
+      put(input, spec.to, value)
+      for path, also in pairs(spec.also or {}) do put(input, path, also) end
+    end
+  end
+  return input
+end
+
+local INPUTS = {
+  secret = function()
+    local secret = terminal.read_line("HMAC secret (not shown): ", true)
+    if not secret or secret == "" then return nil, "no secret on stdin: give it on a line of its own" end
+    return { hmacSecret = secret }
+  end,
+}
+
+-- The method's arguments after the path values: its params or body, when
+-- its endpoint takes one.
+local function call_input(entry, args)
+  local endpoint = ENDPOINT[entry.call]
+  if not (endpoint.query or endpoint.body) then return nil end
+  if entry.input then return INPUTS[entry.input]() end
+  return flag_input(entry, args)
+end
+
+local function failure_code(entry, err)
+  if err.kind == "invalid_argument" then return EXIT.usage end
+  if entry.unclear and pipeline.outcome_unclear(err) and err.rented ~= false then return EXIT.unknown end
+  return EXIT_BY_KIND[err.kind] or EXIT.failed
+end
+
+local function report(err)
+  say(tostring(err):gsub("^sinchnumbers: ", ""), "")
+  if HINT_BY_KIND[err.kind] then say("hint: ", HINT_BY_KIND[err.kind]) end
+end
+
+local function not_sent(err)
+  return err.kind == wire.NOT_SENT
+end
+
+local function price(object)
+  local function money(value)
+    if type(value) ~= "table" then return "?" end
+    return tostring(value.amount) .. " " .. tostring(value.currencyCode)
+  end
+  local months = tonumber(object.paymentIntervalMonths) or 1
+  return ("setup %s, monthly %s, billed every %d month%s"):format(money(object.setupPrice),
+    money(object.monthlyPrice), months, months == 1 and "" or "s")
+end
+
+local function number_pattern_words(args)
+  if not args.pattern then return "" end
+  return (" matching %s (%s)"):format(args.pattern, args.where or "START")
+end
+
+-- What the question before a command shows: lines(client, args) returns
+-- the lines, or nil, err (then nothing is done); question is asked after.
+local PREVIEWS = {
+  rent = {
+    question = "Rent it?",
+    lines = function(client, args)
+      local available, err = client:get_available_number(args.number)
+      if not available then return nil, err end
+      return { ("Rent %s (%s %s): %s."):format(args.number, tostring(available.regionCode),
+        tostring(available.type), price(available)) }
+    end,
+  },
+  rent_any = {
+    question = "Rent one?",
+    lines = function(client, args)
+      local params = flag_input({ flags = { "region", "type", "pattern", "where", "capability" } }, args)
+      params.size = 1
+      local page, err = client:list_available_numbers(params)
+      if not page then return nil, err end
+      local first = page.availableNumbers and page.availableNumbers[1]
+      local what = ("Rent any %s %s number%s"):format(args.region, args.type, number_pattern_words(args))
+      if not first then return { what .. ": none is available now (the rent will fail)." } end
+      return { ("%s, such as %s: %s."):format(what, first.phoneNumber, price(first)) }
+    end,
+  },
+  release = {
+    question = "Release them?",
+    lines = function(client, args)
+      local lines = {}
+      for _, number in ipairs(args.number) do
+        local active, err = client:get_active_number(number)
+        if not active then return nil, err end
+        local name = active.displayName ~= "" and active.displayName ~= sinchnumbers.null
+          and (' "' .. tostring(active.displayName) .. '"') or ""
+        lines[#lines + 1] = ("Release %s%s (next charge %s): it goes back to Sinch, and may not come back."):format(
+          number, name, tostring(active.nextChargeDate))
+      end
+      return lines
+    end,
+  },
+  submit = {
+    question = "Submit it?",
+    lines = function(client, args)
+      local order, err = client:get_number_order(args.order_id)
+      if not order then return nil, err end
+      local lines = { ("Submit number order %s (%s %s, %s) for review:"):format(args.order_id,
+        tostring(order.regionCode), tostring(order.numberType), tostring(order.state)) }
+      for _, number in ipairs(order.orderNumbers or {}) do
+        lines[#lines + 1] = ("  %s: %s"):format(tostring(number.phoneNumber), price(number.numberPrice or {}))
+      end
+      return lines
+    end,
+  },
+}
+
+local REFUSED = "%s needs a yes, and there is no terminal to ask on: pass --yes to do it"
+  .. " (or --dry-run to see the requests)"
+
+-- Does the user want it done? true; or false and the exit code. --yes and
+-- --dry-run (which sends nothing that changes state) do not ask.
+local function confirmed(client, entry, args)
+  if not entry.confirm or args.yes or args.dry_run then return true end
+  local name = entry.name == "submit" and "orders submit" or entry.name
+  if not terminal.can_ask() then
+    say(REFUSED:format(name))
+    return false, EXIT.usage
+  end
+  local preview = PREVIEWS[entry.confirm]
+  local lines, err = preview.lines(client, args)
+  if not lines then
+    report(err)
+    return false, failure_code({}, err)
+  end
+  for _, line in ipairs(lines) do io.stderr:write(line, "\n") end
+  if terminal.confirm(preview.question) then return true end
+  say("nothing done")
+  return false, EXIT.failed
+end
+
+local function show(answer, entry, settings, is_list)
+  io.stdout:write(output.render(answer, entry.view, settings.format, { is_list = is_list, header = settings.header }))
+end
+
+local RUNNERS = {}
+
+-- One call (or one for each value of `each`), its answer shown.
+function RUNNERS.call(client, entry, args, settings)
+  local ok, code = confirmed(client, entry, args)
+  if not ok then return code end
+  local method = client[entry.call]
+  local input, problem = call_input(entry, args)
+  if problem then
+    say(problem)
+    return EXIT.usage
+  end
+  local first = entry.arguments and entry.arguments[1]
+  if entry.each then
+    local answers, worst, values = {}, 0, args[first.name]
+    for _, value in ipairs(values) do
+      local answer, err = method(client, value, input)
+      if answer then
+        answers[#answers + 1] = answer
+      elseif not not_sent(err) then
+        report(err)
+        if worst == 0 then worst = failure_code(entry, err) end
+      end
+    end
+    if #answers > 0 then show(#values == 1 and answers[1] or answers, entry, settings, #values > 1) end
+    return worst
+  end
+  local values = {}
+  for i, argument in ipairs(entry.arguments or {}) do values[i] = args[argument.name] end
+  if input then values[#values + 1] = input end
+  local answer, err = method(client, (table.unpack or unpack)(values, 1, #values))
+  if not answer then
+    if not_sent(err) then return 0 end
+    report(err)
+    return failure_code(entry, err)
+  end
+  if entry.answer then
+    show(answer[entry.answer] or {}, entry, settings, true)
+  else
+    show(answer, entry, settings, false)
+  end
+  return 0
+end
+
+local DEFAULT_LIST_LIMIT = 50
+
+function RUNNERS.list(client, entry, args, settings)
+  if args.all and args.limit then
+    say("--all and --limit do not go together: --all lists every number")
+    return EXIT.usage
+  end
+  local numbers, err = client:all_active_numbers(flag_input(entry, args),
+    not args.all and (args.limit or DEFAULT_LIST_LIMIT) or nil)
+  if not numbers then
+    report(err)
+    return failure_code(entry, err)
+  end
+  show(numbers, entry, settings, true)
+  return 0
+end
+
+function RUNNERS.bulk()
+  say("bulk runs need client:map, which this build of the library does not have yet")
+  return EXIT.failed
+end
+
+local function configure(args)
+  local name = args.profile or "default"
+  local values = {
+    project_id = terminal.read_line("Project id: "),
+    key_id = terminal.read_line("Key id: "),
+    key_secret = terminal.read_line("Key secret (not shown): ", true),
+    base_url = args.base_url,
+    auth_url = args.auth_url,
+  }
+  for _, key in ipairs { "project_id", "key_id", "key_secret" } do
+    if not values[key] or not values[key]:find("%S") then
+      say("configure: no ", key:gsub("_", " "), " given: nothing written")
+      return EXIT.usage
+    end
+  end
+  local path, problem = profiles.save(name, values)
+  if not path then
+    say(problem)
+    return EXIT.usage
+  end
+  say("profile ", name, " written to ", path, " (only you can read it)")
+  return 0
+end
+
+local function stderr_line(line)
+  io.stderr:write(line, "\n")
+end
+
+local function stdout_line(line)
+  io.stdout:write(line, "\n")
+end
+
+-- The client, from the credentials and the global options; or nil, message.
+-- With --dry-run or --debug its transport is wrapped (cli/wire.lua): it is
+-- returned too, for the caller to close.
+local function make_client(args)
+  local options, problem = profiles.credentials(args.profile)
+  if not options then return nil, problem end
+  options.base_url = args.base_url or options.base_url
+  options.auth_url = args.auth_url or options.auth_url
+  options.timeout = args.timeout
+  options.user_agent = "sinchnumbers-cli/" .. version
+  local transport
+  if args.dry_run or args.debug then
+    local made, err = require("sinchnumbers.transport.curl").new { timeout = args.timeout }
+    if not made then return nil, tostring(err) end
+    transport = made
+    if args.dry_run then transport = wire.dry_run(transport, stdout_line) end
+    if args.debug then transport = wire.debug(transport, stderr_line) end
+    options.transport = transport
+  end
+  if args.debug then
+    options.log_level = "debug"
+    options.logger = function(level, message) stderr_line("* " .. level .. ": " .. message) end
+  end
+  local client, err = sinchnumbers.new(options)
+  if not client then
+    if transport then transport:close() end
+    return nil, tostring(err):gsub("^sinchnumbers: ", "")
+  end
+  return client, nil, transport
+end
+
+local function run(argv)
+  local parsed, args = cli.parser():pparse(argv)
+  if not parsed then
+    say(args)
+    say("see sinchnumbers --help (or sinchnumbers COMMAND --help)")
+    return EXIT.usage
+  end
+  local entry = args.chosen
+  if entry.run == "configure" then return configure(args) end
+  local client, problem, transport = make_client(args)
+  if not client then
+    say(problem)
+    return EXIT.usage
+  end
+  local settings = { format = args.json and "json" or args.csv and "csv" or "table", header = not args.no_header }
+  local code = RUNNERS[entry.run or "call"](client, entry, args, settings)
+  client:close()
+  if transport then transport:close() end
+  return code
+end
+
+--- Runs the command line `argv` (a list of strings); returns the exit code.
+function cli.main(argv)
+  local ok, code = xpcall(function() return run(argv) end, debug.traceback)
+  io.stdout:flush()
+  if not ok then
+    say("internal error, please report it: ", tostring(code))
+    return EXIT.failed
+  end
+  return code
+end
+
+return cli
