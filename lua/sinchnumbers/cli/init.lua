@@ -76,18 +76,22 @@ local function add_flag(command, written)
   if spec.convert == "integer" then option:convert(to_integer) end
 end
 
-local function add_command(parent, entry)
+local function add_command(parent, entry, parsers, prefix)
   local command = parent:command(entry.name, entry.summary)
+  local full_name = prefix .. entry.name
+  parsers[#parsers + 1] = { name = full_name, parser = command, group = entry.commands ~= nil }
   -- argparse runs a group's action after its command's: only the leaves say.
   if not entry.commands then command:action(function(result) result.chosen = entry end) end
-  for _, sub in ipairs(entry.commands or {}) do add_command(command, sub) end
+  for _, sub in ipairs(entry.commands or {}) do add_command(command, sub, parsers, full_name .. " ") end
   for _, argument in ipairs(entry.arguments or {}) do
     command:argument(argument.name, argument.help):args(argument.many and "+" or 1)
   end
   for _, written in ipairs(entry.flags or {}) do add_flag(command, written) end
 end
 
---- The argparse parser, made from the command table.
+--- The argparse parser, made from the command table, and the parser of
+-- each command ({ name = "bulk rent", parser, group }, in table order: the
+-- man page is made from their help).
 function cli.parser()
   local parser = argparse("sinchnumbers",
     "Sinch phone numbers from the shell: search, rent, configure and release them.")
@@ -106,9 +110,10 @@ function cli.parser()
   parser:option("--timeout", "Seconds for each request."):convert(to_seconds)
   parser:option("--base-url", "The Numbers API's URL (default: Sinch's, or SINCH_NUMBERS_URL).")
   parser:option("--auth-url", "The token endpoint's URL (default: Sinch's, or SINCH_AUTH_URL).")
-  for _, entry in ipairs(commands.LIST) do add_command(parser, entry) end
+  local parsers = {}
+  for _, entry in ipairs(commands.LIST) do add_command(parser, entry, parsers, "") end
   parser:add_complete_command()
-  return parser
+  return parser, parsers
 end
 
 -- Puts `value` at the dotted `path` of `object`.
