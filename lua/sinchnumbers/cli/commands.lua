@@ -19,7 +19,8 @@
 --   answer      the field of the answer that holds the rows (a list answer)
 --   view        how a row is shown (see output.lua's VIEWS)
 --   confirm     what the question before it shows: "rent", "rent_any",
---               "release" or "submit" (money or loss: see cli/init.lua)
+--               "release", "submit", "bulk_rent" or "bulk_release" (money or
+--               loss: see cli/init.lua's PREVIEWS)
 --   unclear     it must not be repeated blindly: a failure whose outcome is
 --               unknown exits 7
 --   run         a runner of cli/init.lua's own instead of one call: "list",
@@ -140,11 +141,11 @@ commands.LIST = {
   } },
   { name = "bulk", summary = "Many numbers at once, from a file (one E.164 number a line)", commands = {
     { name = "rent", summary = "Rent every number of the file (asks first)", run = "bulk", bulk = "rent",
-      flags = with({ "from!", "concurrency" }, CONFIGURATION), confirm = "rent", unclear = true, view = "bulk" },
+      flags = with({ "from!", "concurrency" }, CONFIGURATION), confirm = "bulk_rent", unclear = true, view = "bulk" },
     { name = "update", summary = "Change the configuration of every number of the file", run = "bulk",
       bulk = "update", flags = with({ "from!", "concurrency", "name" }, CONFIGURATION), view = "bulk" },
     { name = "release", summary = "Release every number of the file (asks first)", run = "bulk", bulk = "release",
-      flags = { "from!", "concurrency" }, confirm = "release", unclear = true, view = "bulk" },
+      flags = { "from!", "concurrency" }, confirm = "bulk_release", unclear = true, view = "bulk" },
   } },
   { name = "configure", summary = "Write a profile (the key secret is read without echo)", run = "configure" },
 }

@@ -6,6 +6,7 @@
 local argparse = require "argparse"
 local commands = require "sinchnumbers.cli.commands"
 local endpoints = require "sinchnumbers.endpoints"
+local errors = require "sinchnumbers.errors"
 local output = require "sinchnumbers.cli.output"
 local pipeline = require "sinchnumbers.pipeline"
 local profiles = require "sinchnumbers.cli.profiles"
@@ -79,6 +80,7 @@ end
 local function add_command(parent, entry, parsers, prefix)
   local command = parent:command(entry.name, entry.summary)
   local full_name = prefix .. entry.name
+  entry.words = full_name
   parsers[#parsers + 1] = { name = full_name, parser = command, group = entry.commands ~= nil }
   -- argparse runs a group's action after its command's: only the leaves say.
   if not entry.commands then command:action(function(result) result.chosen = entry end) end
@@ -244,20 +246,91 @@ local PREVIEWS = {
   },
 }
 
-local REFUSED = "%s needs a yes, and there is no terminal to ask on: pass --yes to do it"
+-- At most this many numbers of a bulk run are listed before its question.
+local LISTED = 10
+
+-- The lines of a bulk question: the first LISTED of `lines`, then how many
+-- more, then `total`.
+local function listed(lines, total)
+  local shown = {}
+  for i = 1, math.min(#lines, LISTED) do shown[i] = "  " .. lines[i] end
+  if #lines > LISTED then shown[#shown + 1] = ("  ... and %d more"):format(#lines - LISTED) end
+  shown[#shown + 1] = total
+  return shown
+end
+
+-- The first failure of a bulk lookup (the question's), as the error to report.
+local function first_failure(results, summary)
+  if not results then return summary end
+  for _, result in ipairs(results) do
+    if result.err then return result.err end
+  end
+end
+
+-- Sums of money by currency: "80.00 USD" (or "80.00 USD + 3.00 EUR").
+local function totals(sums)
+  local words = {}
+  for currency, amount in pairs(sums) do words[#words + 1] = ("%.2f %s"):format(amount, currency) end
+  table.sort(words)
+  return #words > 0 and table.concat(words, " + ") or "0"
+end
+
+local function add_money(sums, money)
+  if type(money) == "table" and tonumber(money.amount) then
+    local currency = tostring(money.currencyCode)
+    sums[currency] = (sums[currency] or 0) + tonumber(money.amount)
+  end
+end
+
+PREVIEWS.bulk_rent = {
+  question = "Rent them?",
+  lines = function(client, _, numbers)
+    local results, summary = client:map(numbers, function(task_client, number)
+      return task_client:get_available_number(number)
+    end)
+    local failure = first_failure(results, summary)
+    if failure then return nil, failure end
+    local lines, setup, monthly = {}, {}, {}
+    for _, result in ipairs(results) do
+      lines[#lines + 1] = ("Rent %s: %s."):format(result.item, price(result.value))
+      add_money(setup, result.value.setupPrice)
+      add_money(monthly, result.value.monthlyPrice)
+    end
+    return listed(lines, ("%d numbers: setup %s in all, then %s a month."):format(#numbers, totals(setup),
+      totals(monthly)))
+  end,
+}
+
+PREVIEWS.bulk_release = {
+  question = "Release them?",
+  lines = function(client, _, numbers)
+    local results, summary = client:get_active_numbers(numbers)
+    local failure = first_failure(results, summary)
+    if failure then return nil, failure end
+    local lines = {}
+    for _, result in ipairs(results) do
+      local name = result.value.displayName
+      lines[#lines + 1] = ("Release %s%s (next charge %s)."):format(result.item,
+        (type(name) == "string" and name ~= "") and (' "' .. name .. '"') or "", tostring(result.value.nextChargeDate))
+    end
+    return listed(lines, ("%d numbers go back to Sinch, and may not come back."):format(#numbers))
+  end,
+}
+
+local REFUSED = "%s needs a yes, and there is no terminal to ask on%s: pass --yes to do it"
   .. " (or --dry-run to see the requests)"
 
 -- Does the user want it done? true; or false and the exit code. --yes and
--- --dry-run (which sends nothing that changes state) do not ask.
-local function confirmed(client, entry, args)
+-- --dry-run (which sends nothing that changes state) do not ask. `targets`:
+-- the phone numbers of a bulk run.
+local function confirmed(client, entry, args, targets)
   if not entry.confirm or args.yes or args.dry_run then return true end
-  local name = entry.name == "submit" and "orders submit" or entry.name
   if not terminal.can_ask() then
-    say(REFUSED:format(name))
+    say(REFUSED:format(entry.words, args.from == "-" and " (stdin holds the numbers)" or ""))
     return false, EXIT.usage
   end
   local preview = PREVIEWS[entry.confirm]
-  local lines, err = preview.lines(client, args)
+  local lines, err = preview.lines(client, args, targets)
   if not lines then
     report(err)
     return false, failure_code({}, err)
@@ -333,9 +406,96 @@ function RUNNERS.list(client, entry, args, settings)
   return 0
 end
 
-function RUNNERS.bulk()
-  say("bulk runs need client:map, which this build of the library does not have yet")
-  return EXIT.failed
+-- The phone numbers of a bulk run: one a line of `from` (a file, or - for
+-- stdin), blank lines and # comments left out; or nil, message.
+local function numbers_from(from)
+  local file, problem = io.stdin, nil
+  if from ~= "-" then file, problem = io.open(from, "r") end
+  if not file then return nil, "--from: " .. tostring(problem) end
+  local numbers = {}
+  for line in file:lines() do
+    local number = line:match("^%s*(.-)%s*$")
+    if number ~= "" and not number:find("^#") then numbers[#numbers + 1] = number end
+  end
+  if file ~= io.stdin then file:close() end
+  if #numbers == 0 then return nil, "--from " .. from .. ": no phone numbers in it (one E.164 number a line)" end
+  return numbers
+end
+
+local BULK = {
+  rent = { method = "rent_numbers", done = "rented", body = true },
+  update = { method = "update_active_numbers", done = "updated", body = true },
+  release = { method = "release_numbers", done = "released" },
+}
+
+-- One row of a bulk run's answer: the number, what happened, and for a
+-- rent whether it is in the project now (yes, no or unknown).
+local function bulk_row(entry, result)
+  local err = result.err
+  local row = { phoneNumber = result.item, result = err and "failed" or BULK[entry.bulk].done }
+  if entry.bulk == "rent" then
+    if not err or err.rented == true then
+      row.rented = "yes"
+    elseif err.rented == false or not pipeline.outcome_unclear(err) then
+      row.rented = "no"
+    else
+      row.rented = "unknown"
+    end
+  end
+  if err then row.error = errors.summary(err) end
+  return row
+end
+
+local function wall_clock()
+  local has_socket, socket = pcall(require, "socket")
+  return has_socket and socket.gettime or os.time
+end
+
+-- A bulk run: the question (with every number's price, or name), then
+-- client:map through the bulk helper, a progress bar on a terminal (plain
+-- lines otherwise), every number's row, and the summary on stderr.
+function RUNNERS.bulk(client, entry, args, settings)
+  local numbers, problem = numbers_from(args.from)
+  if not numbers then
+    say(problem)
+    return EXIT.usage
+  end
+  local ok, code = confirmed(client, entry, args, numbers)
+  if not ok then return code end
+  if (args.debug or args.dry_run) and args.concurrency and args.concurrency > 1 then
+    say("--debug and --dry-run make one call at a time: --concurrency ", args.concurrency, " is not used")
+    args.concurrency = nil
+  end
+  local bulk = BULK[entry.bulk]
+  local update, finish = terminal.progress(#numbers, wall_clock(), terminal.is_terminal(2))
+  local options = { concurrency = args.concurrency, on_progress = function(done, _, failed) update(done, failed) end }
+  local results, summary
+  if bulk.body then
+    results, summary = client[bulk.method](client, numbers, flag_input(entry, args), options)
+  else
+    results, summary = client[bulk.method](client, numbers, options)
+  end
+  finish()
+  if not results then
+    report(summary)
+    return failure_code(entry, summary)
+  end
+  local rows, unknown, failed = {}, false, 0
+  for _, result in ipairs(results) do
+    if not (result.err and not_sent(result.err)) then
+      local row = bulk_row(entry, result)
+      rows[#rows + 1] = row
+      if result.err then
+        failed = failed + 1
+        unknown = unknown or failure_code(entry, result.err) == EXIT.unknown
+      end
+    end
+  end
+  if #rows == 0 then return 0 end   -- --dry-run: the requests were printed
+  show(rows, entry, settings, true)
+  say(("%s %d of %d numbers, %d failed, in %.1f s"):format(bulk.done, #rows - failed, #rows, failed, summary.seconds))
+  if unknown then return EXIT.unknown end
+  return failed > 0 and EXIT.partial or 0
 end
 
 local function configure(args)
