@@ -1,94 +1,23 @@
 -- The sinchnumbers command, as `make install` puts it into a prefix of its
--- own (for the Lua that runs busted), run against the fake: each command's
+-- own (support/cli_helper.lua), run against the fake: each command's
 -- table, JSON and CSV; the question before money or loss on a terminal
 -- (support/pty.lua) and the refusal without one; --yes, --dry-run and
 -- --debug; the exit code of each class of failure; profiles; completion;
 -- the man page. Every run's output is searched for the key secret.
 local cjson = require "cjson"
+local cli_helper = require "support.cli_helper"
 local fake_helper = require "support.fake_helper"
 local files = require "support.files"
-local pty = require "support.pty"
 local shell = require "support.shell"
 
-local SECRET = "test-key-secret"
+local SECRET = cli_helper.SECRET
 local RENTABLE = "+12062000803"
-local INSTALLED_ABI = { ["lua5.1"] = "5.1", ["lua5.2"] = "5.2", ["lua5.3"] = "5.3", ["lua5.4"] = "5.4", luajit = "5.1" }
-
-local interpreter = shell.interpreter()
-local make_version = interpreter == "luajit" and "luajit" or interpreter:match("%d%.%d")
 local q = shell.quote
 
 describe("the sinchnumbers command", function()
   local server = fake_helper.with_fake()
-  local dir, prefix, paths
-
-  setup(function()
-    dir = select(2, shell.run("mktemp -d")):match("%S+")
-    prefix = dir .. "/usr"
-    local ok, output = shell.run(("make --no-print-directory -s install LUA_VERSION=%s DESTDIR=%s PREFIX=/usr")
-      :format(make_version, q(dir)))
-    assert(ok, output)
-    local abi = INSTALLED_ABI[interpreter]
-    paths = ("LUA_PATH=%s LUA_CPATH=%s"):format(
-      q(prefix .. "/share/lua/" .. abi .. "/?.lua;" .. prefix .. "/share/lua/" .. abi .. "/?/init.lua;;"),
-      q(prefix .. "/lib/lua/" .. abi .. "/?.so;;"))
-  end)
-
-  teardown(function()
-    if dir then shell.run("rm -rf " .. q(dir)) end
-  end)
-
-  before_each(function()
-    shell.run("rm -rf " .. q(dir .. "/config"))
-  end)
-
-  -- The environment of a run: the fake's credentials, unless `profile_only`
-  -- (then only its URLs... or nothing at all: the profile's).
-  local function environment(options)
-    local words = { paths, "HOME=" .. q(dir), "XDG_CONFIG_HOME=" .. q(dir .. "/config") }
-    if not options.profile_only then
-      words[#words + 1] = ("SINCH_PROJECT_ID=test-project SINCH_KEY_ID=test-key-id SINCH_KEY_SECRET=%s"):format(
-        q(options.key_secret or SECRET))
-      words[#words + 1] = ("SINCH_NUMBERS_URL=%s SINCH_AUTH_URL=%s"):format(q(server.url),
-        q(server.url .. "/oauth2/token"))
-    end
-    return "env -u SINCH_PROJECT_ID -u SINCH_KEY_ID -u SINCH_KEY_SECRET -u SINCH_NUMBERS_URL -u SINCH_AUTH_URL "
-      .. table.concat(words, " ")
-  end
-
-  local function command_line(arguments, options)
-    return environment(options or {}) .. " " .. q(prefix .. "/bin/sinchnumbers") .. " " .. arguments
-  end
-
-  local function without_secret(text, what)
-    assert.is_nil(text:find(SECRET, 1, true), what .. " holds the key secret: " .. text)
-  end
-
-  -- Runs the installed command without a terminal; returns its exit status,
-  -- stdout and stderr. `options.stdin`: text for its stdin (else /dev/null).
-  local function run(arguments, options)
-    options = options or {}
-    files.write(dir .. "/stdin", options.stdin or "")
-    local _, _, status = shell.run(command_line(arguments, options) .. " < " .. q(dir .. "/stdin")
-      .. " > " .. q(dir .. "/stdout") .. " 2> " .. q(dir .. "/stderr"))
-    local stdout, stderr = files.read(dir .. "/stdout"), files.read(dir .. "/stderr")
-    without_secret(stdout .. stderr, "sinchnumbers " .. arguments)
-    return status, stdout, stderr
-  end
-
-  -- The same on a terminal, with `steps` typed as support/pty.lua does.
-  local function on_terminal(arguments, steps, options)
-    local screen, status, all_seen = pty.run(command_line(arguments, options), steps, dir)
-    without_secret(screen, "sinchnumbers " .. arguments .. " on a terminal")
-    assert.is_true(all_seen, "a prompt never appeared: " .. screen)
-    return status, screen
-  end
-
-  local function state_changes()
-    return fake_helper.requests_where(server, function(request)
-      return request.method ~= "GET" and request.path:find("/v1/projects/", 1, true) ~= nil
-    end)
-  end
+  local command = cli_helper.installed(server)
+  local run, on_terminal, state_changes = command.run, command.on_terminal, command.state_changes
 
   local function rent_directly(number)
     local status, _, stderr = run("--yes rent " .. number)
@@ -305,7 +234,7 @@ describe("the sinchnumbers command", function()
     it("configure writes a profile only its owner can read, which later commands use", function()
       local status, _, stderr = configure(nil)
       assert.equal(0, status, stderr)
-      local _, mode = shell.run("stat -c %a " .. q(dir .. "/config/sinchnumbers/profiles"))
+      local _, mode = shell.run("stat -c %a " .. q(command.dir .. "/config/sinchnumbers/profiles"))
       assert.equal("600", mode:match("%d+"))
       local listed, stdout = run("--csv --no-header regions", { profile_only = true })
       assert.equal(0, listed, stdout)
@@ -319,7 +248,7 @@ describe("the sinchnumbers command", function()
 
     it("refuses a profiles file that others can read, saying how to fix it", function()
       assert.equal(0, (configure(nil)))
-      local path = dir .. "/config/sinchnumbers/profiles"
+      local path = command.dir .. "/config/sinchnumbers/profiles"
       shell.run("chmod 644 " .. q(path))
       local status, _, stderr = run("regions", { profile_only = true })
       assert.equal(2, status)
@@ -355,8 +284,8 @@ describe("the sinchnumbers command", function()
       assert.truthy(stdout:find("sinchnumbers", 1, true))
       assert.truthy(stdout:find("rent-any", 1, true), shell_name)
     end
-    files.write(dir .. "/completion.bash", select(2, run("completion bash")))
-    local ok, output = shell.run("bash -n " .. q(dir .. "/completion.bash"))
+    files.write(command.dir .. "/completion.bash", select(2, run("completion bash")))
+    local ok, output = shell.run("bash -n " .. q(command.dir .. "/completion.bash"))
     assert.is_true(ok, output)
   end)
 
@@ -372,9 +301,9 @@ describe("the sinchnumbers command", function()
   end)
 
   it("has a man page, installed, that is its help text (tools/man-page.lua)", function()
-    local ok, page = shell.run(paths .. " " .. interpreter .. " tools/man-page.lua")
+    local ok, page = shell.run(command.paths .. " " .. shell.interpreter() .. " tools/man-page.lua")
     assert.is_true(ok, page)
     assert.equal(files.read("doc/sinchnumbers.1"), page)
-    assert.equal(page, files.read(prefix .. "/share/man/man1/sinchnumbers.1"))
+    assert.equal(page, files.read(command.prefix .. "/share/man/man1/sinchnumbers.1"))
   end)
 end)
