@@ -211,9 +211,13 @@ describe("the sinchnumbers command", function()
       assert.equal(5, (run("regions")))
     end)
 
-    it("6 on a network failure", function()
+    it("6 on a network failure or a timeout", function()
       local status, _, stderr = run("--base-url http://127.0.0.1:1 --auth-url http://127.0.0.1:1/token regions")
       assert.equal(6, status, stderr)
+      server:script { path = "availableRegions", count = 3, delay = 2 }
+      status, _, stderr = run("--timeout 0.3 regions")
+      assert.equal(6, status, stderr)
+      assert.truthy(stderr:find("timeout", 1, true), stderr)
     end)
 
     it("7 when a rent may have taken effect, saying what is known", function()
