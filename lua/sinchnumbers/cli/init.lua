@@ -129,10 +129,10 @@ local function put(object, path, value)
   object[names[#names]] = value
 end
 
--- The params or body that the command's flags make.
-local function flag_input(entry, args)
+-- The params or body that `flags` (a command's, as written there) make.
+local function flag_input(flags, args)
   local input = {}
-  for _, written in ipairs(entry.flags or {}) do
+  for _, written in ipairs(flags or {}) do
     local key = commands.flag_key(written)
     local spec, value = commands.FLAGS[key], args[key]
     local given = value ~= nil and not (spec.count and #value == 0)
@@ -158,7 +158,7 @@ local function call_input(entry, args)
   local endpoint = ENDPOINT[entry.call]
   if not (endpoint.query or endpoint.body) then return nil end
   if entry.input then return INPUTS[entry.input]() end
-  return flag_input(entry, args)
+  return flag_input(entry.flags, args)
 end
 
 local function failure_code(entry, err)
@@ -168,7 +168,7 @@ local function failure_code(entry, err)
 end
 
 local function report(err)
-  say(tostring(err):gsub("^sinchnumbers: ", ""), "")
+  say((tostring(err):gsub("^sinchnumbers: ", "")))
   if HINT_BY_KIND[err.kind] then say("hint: ", HINT_BY_KIND[err.kind]) end
 end
 
@@ -176,15 +176,9 @@ local function not_sent(err)
   return err.kind == wire.NOT_SENT
 end
 
-local function price(object)
-  local function money(value)
-    if type(value) ~= "table" then return "?" end
-    return tostring(value.amount) .. " " .. tostring(value.currencyCode)
-  end
-  local months = tonumber(object.paymentIntervalMonths) or 1
-  return ("setup %s, monthly %s, billed every %d month%s"):format(money(object.setupPrice),
-    money(object.monthlyPrice), months, months == 1 and "" or "s")
-end
+local price = output.price
+-- The flags of rent-any that search too, for the question's example number.
+local SEARCH_FLAGS = { "region", "type", "pattern", "where", "capability" }
 
 local function number_pattern_words(args)
   if not args.pattern then return "" end
@@ -206,7 +200,7 @@ local PREVIEWS = {
   rent_any = {
     question = "Rent one?",
     lines = function(client, args)
-      local params = flag_input({ flags = { "region", "type", "pattern", "where", "capability" } }, args)
+      local params = flag_input(SEARCH_FLAGS, args)
       params.size = 1
       local page, err = client:list_available_numbers(params)
       if not page then return nil, err end
@@ -396,7 +390,7 @@ function RUNNERS.list(client, entry, args, settings)
     say("--all and --limit do not go together: --all lists every number")
     return EXIT.usage
   end
-  local numbers, err = client:all_active_numbers(flag_input(entry, args),
+  local numbers, err = client:all_active_numbers(flag_input(entry.flags, args),
     not args.all and (args.limit or DEFAULT_LIST_LIMIT) or nil)
   if not numbers then
     report(err)
@@ -471,7 +465,7 @@ function RUNNERS.bulk(client, entry, args, settings)
   local options = { concurrency = args.concurrency, on_progress = function(done, _, failed) update(done, failed) end }
   local results, summary
   if bulk.body then
-    results, summary = client[bulk.method](client, numbers, flag_input(entry, args), options)
+    results, summary = client[bulk.method](client, numbers, flag_input(entry.flags, args), options)
   else
     results, summary = client[bulk.method](client, numbers, options)
   end

@@ -31,18 +31,32 @@ local function list(name)
   end
 end
 
+-- "0.80 USD" from a Money object ({ amount, currencyCode }).
+local function money_words(amount)
+  if type(amount) ~= "table" or amount.amount == nil then return "" end
+  return tostring(amount.amount) .. " " .. tostring(field(amount, "currencyCode") or "")
+end
+
 local function money(name)
-  return function(row)
-    local amount = field(row, name)
-    if type(amount) ~= "table" or amount.amount == nil then return "" end
-    return tostring(amount.amount) .. " " .. tostring(field(amount, "currencyCode") or "")
-  end
+  return function(row) return money_words(field(row, name)) end
+end
+
+local function months_words(value)
+  return ("%d month%s"):format(value, value == 1 and "" or "s")
 end
 
 local function months(row)
   local value = field(row, "paymentIntervalMonths")
   if value == nil then return "" end
-  return ("%d month%s"):format(value, value == 1 and "" or "s")
+  return months_words(value)
+end
+
+--- A price in words, for the question before renting: "setup 0.00 USD,
+-- monthly 0.80 USD, billed every 1 month", from an available number (or a
+-- number order's numberPrice).
+function output.price(object)
+  return ("setup %s, monthly %s, billed every %s"):format(money_words(object.setupPrice),
+    money_words(object.monthlyPrice), months_words(tonumber(object.paymentIntervalMonths) or 1))
 end
 
 local function yes_no(name)
