@@ -278,10 +278,10 @@ end
 
 PREVIEWS.bulk_rent = {
   question = "Rent them?",
-  lines = function(client, _, numbers)
+  lines = function(client, args, numbers)
     local results, summary = client:map(numbers, function(task_client, number)
       return task_client:get_available_number(number)
-    end)
+    end, { concurrency = args.concurrency })
     local failure = first_failure(results, summary)
     if failure then return nil, failure end
     local lines, setup, monthly = {}, {}, {}
@@ -297,8 +297,8 @@ PREVIEWS.bulk_rent = {
 
 PREVIEWS.bulk_release = {
   question = "Release them?",
-  lines = function(client, _, numbers)
-    local results, summary = client:get_active_numbers(numbers)
+  lines = function(client, args, numbers)
+    local results, summary = client:get_active_numbers(numbers, { concurrency = args.concurrency })
     local failure = first_failure(results, summary)
     if failure then return nil, failure end
     local lines = {}
@@ -454,12 +454,12 @@ function RUNNERS.bulk(client, entry, args, settings)
     say(problem)
     return EXIT.usage
   end
-  local ok, code = confirmed(client, entry, args, numbers)
-  if not ok then return code end
   if (args.debug or args.dry_run) and args.concurrency and args.concurrency > 1 then
     say("--debug and --dry-run make one call at a time: --concurrency ", args.concurrency, " is not used")
     args.concurrency = nil
   end
+  local ok, code = confirmed(client, entry, args, numbers)
+  if not ok then return code end
   local bulk = BULK[entry.bulk]
   local update, finish = terminal.progress(#numbers, wall_clock(), terminal.is_terminal(2))
   local options = { concurrency = args.concurrency, on_progress = function(done, _, failed) update(done, failed) end }
