@@ -60,10 +60,13 @@ $(CODEC): csrc/codec_lua.c csrc/codec.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ csrc/codec_lua.c csrc/codec.c $(LDFLAGS) -lcrypto
 
-$(LIBCURL): csrc/transport.c $(HEADERS) Makefile
+# One file per object, as luasocket has it: the sequential Transport, the
+# Multi, and the request on one easy handle that both make.
+LIBCURL_SOURCES := csrc/transport.c csrc/multi.c csrc/request.c
+$(LIBCURL): $(LIBCURL_SOURCES) $(HEADERS) Makefile
 	@$(LUA_HEADERS_THERE)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -shared -o $@ csrc/transport.c $(LDFLAGS) $(CURL_LIBS)
+	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -shared -o $@ $(LIBCURL_SOURCES) $(LDFLAGS) $(CURL_LIBS) -lm
 
 # Every Lua that is installed here, with LuaJIT's interpreter called luajit.
 INSTALLED_LUAS = $(foreach v,$(ALL_LUAS),$(if $(shell command -v $(LUA_BIN_$(v)) 2>/dev/null),$(v)))

@@ -30,6 +30,9 @@
 
 #if LUA_VERSION_NUM == 501
 #define lua_rawlen lua_objlen
+/* A userdata's one Lua value: its environment table on 5.1 and LuaJIT. */
+#define lua_setuservalue lua_setfenv
+#define lua_getuservalue lua_getfenv
 #endif
 
 #endif

@@ -137,7 +137,7 @@ static inline int fuzz_is_framing_header(const char *name, size_t len)
     return 0;
 }
 
-/* RFC 9110's token, written apart from transport.c's is_token: the model. */
+/* RFC 9110's token, written apart from request.c's is_token: the model. */
 static inline int fuzz_is_token(const char *s, size_t len)
 {
     if (len == 0)

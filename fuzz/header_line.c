@@ -4,7 +4,7 @@
  * into the request's header lines (where a stray CR, LF or NUL would let a
  * value start a header, or a request, of its own).
  *
- * transport.c is #included rather than linked: set_request_headers is static
+ * request.c is #included rather than linked: set_request_headers is static
  * there, and reaching it through t:request would need a server.
  *
  * Input: byte 0 is a set of flags (bit 0: the request sends a body; bit 1:
@@ -35,9 +35,9 @@
  *     sent, and no entry
  *     holds CR or LF;
  *   - out of memory inside it raises a memory error and leaks nothing once
- *     the transport is closed, as transport_close frees the list.
+ *     the request is closed, as sn_request_close frees the list.
  */
-#include "../csrc/transport.c"
+#include "../csrc/request.c"
 
 #include "fuzz_common.h"
 
@@ -92,7 +92,7 @@ static int has_byte(const char *s, size_t len, char c)
     return len && memchr(s, c, len) != NULL;
 }
 
-static transport *current;
+static sn_request *current;
 static int current_sends_body;
 
 static int call_set_request_headers(lua_State *L)
@@ -172,10 +172,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lua_pop(L, 1);
     }
 
-    transport t;
+    sn_limits limits;
+    sn_request t;
+    memset(&limits, 0, sizeof limits);
     memset(&t, 0, sizeof t);
+    limits.user_agent_line = (char *)"User-Agent: fuzz"; /* what keep_user_agent makes */
+    t.limits = &limits;
     t.easy = easy;
-    t.user_agent_line = (char *)"User-Agent: fuzz"; /* what keep_user_agent makes */
     current = &t;
     current_sends_body = sends_body;
     lua_pushvalue(L, 1);
@@ -235,7 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lua_pop(L, 1);
     FUZZ_CHECK(lua_gettop(L) == 0);
     fuzz_lua_close(L, &a);
-    /* What transport_close does with the list; and libcurl must not keep it. */
+    /* What sn_request_close does with the list; and libcurl must not keep it. */
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(t.request_headers);
     return 0;

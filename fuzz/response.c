@@ -6,7 +6,7 @@
  * played twice on the same transport, with buffer_reset between, as two
  * requests on one kept-alive handle are.
  *
- * transport.c is #included rather than linked: on_body, on_header,
+ * request.c is #included rather than linked: on_body, on_header,
  * push_headers, error_kind and the buffers are static there, and a harness
  * that reached them through a real transfer would need a server and would
  * fuzz the network instead of our code.
@@ -28,7 +28,7 @@
  *     then says "too_large";
  *   - push_headers leaves one table on the Lua stack, whose keys are non-empty
  *     strings without A-Z, ':', CR or LF and whose values are strings, equal
- *     to the table the rules in transport.c (lines whose name is not an RFC
+ *     to the table the rules in request.c (lines whose name is not an RFC
  *     9110 token left out, lower-case name, value trimmed of
  *     SP HT CR LF, repeats joined with ", ") give when applied here anew;
  *   - out of memory at any allocation in push_headers raises a memory error
@@ -38,7 +38,7 @@
  * (lib/headers.c), so such a block never reaches push_headers; the harness
  * does the same unless built with -DFUZZ_STRICT_HEADERS.
  */
-#include "../csrc/transport.c"
+#include "../csrc/request.c"
 
 /* The contract's header cap (contract.MAX_HEADER_BYTES), as new() sets it. */
 #define FUZZ_MAX_HEADER_BYTES (256u * 1024u)
@@ -131,7 +131,7 @@ static int libcurl_refuses(span s)
 
 /* A call of a libcurl callback with its own heap copy, so ASan sees any read past it. */
 static size_t call_callback(size_t (*callback)(char *, size_t, size_t, void *),
-                            span s, transport *t)
+                            span s, sn_request *t)
 {
     char *copy = malloc(s.len ? s.len : 1);
     FUZZ_CHECK(copy != NULL);
@@ -144,7 +144,7 @@ static size_t call_callback(size_t (*callback)(char *, size_t, size_t, void *),
 
 static int call_push_headers(lua_State *L)
 {
-    const buffer *raw = lua_touserdata(L, 1);
+    const sn_buffer *raw = lua_touserdata(L, 1);
     push_headers(L, raw);
     FUZZ_CHECK(lua_gettop(L) == 2 && lua_istable(L, 2));
     return 1;
@@ -220,7 +220,7 @@ static void check_header_table(lua_State *L)
 /*
  * One request's worth of callbacks on t. Returns nothing; checks as it goes.
  */
-static void play(transport *t, lua_State *L, fuzz_alloc *a, const span *lines, size_t count,
+static void play(sn_request *t, lua_State *L, fuzz_alloc *a, const span *lines, size_t count,
                  span body, size_t chunk_a, size_t chunk_b, long budget)
 {
     size_t model_len = 0, block_first = 0, fed = 0;
@@ -270,7 +270,7 @@ static void play(transport *t, lua_State *L, fuzz_alloc *a, const span *lines, s
             size_t n = k % 2 ? chunk_b : chunk_a;
             if (n > body.len - taken)
                 n = body.len - taken;
-            int over = taken + n > t->max_body_size;
+            int over = taken + n > t->limits->max_body_size;
             span chunk = {body.p + taken, n};
             size_t r = call_callback(on_body, chunk, t);
             FUZZ_CHECK(t->too_large == (over ? BODY_TOO_LARGE : WITHIN_CAPS));
@@ -281,13 +281,13 @@ static void play(transport *t, lua_State *L, fuzz_alloc *a, const span *lines, s
             }
             FUZZ_CHECK(r == n);
             taken += n;
-            FUZZ_CHECK(t->body.len == taken && t->body.len <= t->max_body_size);
+            FUZZ_CHECK(t->body.len == taken && t->body.len <= t->limits->max_body_size);
         }
         FUZZ_CHECK(t->body.len == taken);
         FUZZ_CHECK(taken == 0 || memcmp(t->body.data, body.p, taken) == 0);
-        FUZZ_CHECK(t->too_large == (body.len > t->max_body_size ? BODY_TOO_LARGE : WITHIN_CAPS));
+        FUZZ_CHECK(t->too_large == (body.len > t->limits->max_body_size ? BODY_TOO_LARGE : WITHIN_CAPS));
     }
-    FUZZ_CHECK(t->body.len <= t->max_body_size);
+    FUZZ_CHECK(t->body.len <= t->limits->max_body_size);
     FUZZ_CHECK(strcmp(error_kind(t, CURLE_WRITE_ERROR, 1), "too_large") == 0 || !t->too_large);
     FUZZ_CHECK(strcmp(error_kind(t, CURLE_WRITE_ERROR, 1), "network") == 0 || t->too_large);
 
@@ -353,12 +353,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_alloc a;
     lua_State *L = fuzz_lua_open(&a);
-    transport t;
+    sn_limits limits;
+    sn_request t;
+    memset(&limits, 0, sizeof limits);
     memset(&t, 0, sizeof t);
-    t.success_headers = 1; /* as sinchnumbers.transport.curl makes it by default: every header block is kept */
+    limits.success_headers = 1; /* as sinchnumbers.transport.curl makes it by default: every header block is kept */
+    limits.max_body_size = max_body;
+    limits.max_header_bytes = FUZZ_MAX_HEADER_BYTES;
+    t.limits = &limits;
     t.easy = easy;
-    t.max_body_size = max_body;
-    t.max_header_bytes = FUZZ_MAX_HEADER_BYTES;
 
     play(&t, L, &a, lines, count, body, chunk_a, chunk_b, budget);
     play(&t, L, &a, lines, count, body, chunk_b, chunk_a, -1);

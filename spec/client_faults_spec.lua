@@ -220,6 +220,8 @@ describe("fault matrix", function()
     it("does not wait for one above the ceiling (seconds or a date): the caller decides", function()
       for _, value in ipairs { "31", http_date(600) } do
         clear_logs()
+        -- A client of its own: the 429 pauses every later call of the one before.
+        client = new_client()
         server:script { path = "availableRegions", status = 429, headers = { ["Retry-After"] = value } }
         local _, err = client:list_available_regions()
         assert.equal("rate_limited", err.kind)
@@ -229,6 +231,15 @@ describe("fault matrix", function()
         assert.same({}, waits)
         assert.equal(1, count(server, "GET", "availableRegions"))
       end
+    end)
+
+    it("above the ceiling still pauses the client's next call, for the ceiling", function()
+      server:script { path = "availableRegions", status = 429, headers = { ["Retry-After"] = "31" } }
+      assert.equal("rate_limited", select(2, client:list_available_regions()).kind)
+      assert.same({}, waits)
+      assert(client:list_available_regions())
+      assert.equal(1, #waits)
+      assert.is_true(waits[1] > 29 and waits[1] <= 30, "waited " .. tostring(waits[1]))
     end)
 
     it("within the ceiling but past max_retries gives rate_limited with retry_after", function()

@@ -42,8 +42,8 @@ describe("sinchnumbers.new", function()
     end
     local client = assert(sinchnumbers.new(with { deadline = 5, on_request = function() end }))
     assert.same({ "_pipeline", "_requests", "base_url", "project_id" }, names_of(client))
-    assert.same({ "auth", "clock", "deadline", "logging", "max_retries", "on_request", "owns_transport",
-      "precise_clock", "sleep", "timeouts", "transport" }, names_of(client._pipeline))
+    assert.same({ "auth", "budget", "clock", "deadline", "logging", "max_retries", "on_request", "owns_transport",
+      "precise_clock", "sleep", "sleep_yields", "timeouts", "transport" }, names_of(client._pipeline))
   end)
 
   it("drops a trailing slash from base_url", function()

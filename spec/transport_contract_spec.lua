@@ -80,6 +80,48 @@ local function in_process(module)
   return runner
 end
 
+-- The libcurl transport's Multi, through the plain-Lua engine of map
+-- (sinchnumbers.tasks.curl): each call is one task's request, so every rule
+-- holds for a transfer of the Multi as for the sequential request.
+local function through_engine()
+  local curl = require "sinchnumbers.transport.curl"
+  local pipeline = require "sinchnumbers.pipeline"
+  local tasks = require "sinchnumbers.tasks.curl"
+  local runner = {}
+
+  function runner.run(_, calls, options)
+    local transport = assert(curl.new(options))
+    local client_pipeline = pipeline.new { transport = transport, sleep = socket.sleep, precise_clock = socket.gettime }
+    local engine = assert(tasks.new(client_pipeline, 1))
+    local function in_a_task(call, body)
+      local status, headers, answer
+      engine:run(1, function()
+        status, headers, answer =
+          engine.pipeline.transport:request(call.method, call.url, call.headers, body, call.opts)
+      end)
+      return status, headers, answer
+    end
+    local results = {}
+    for i, call in ipairs(calls) do
+      local started = socket.gettime()
+      local body = call.body or (call.body_size and string.rep("x", call.body_size))
+      local status, headers, answer = in_a_task(call, body)
+      results[i] = status and { status = status, headers = headers, body = answer } or { err = headers }
+      results[i].elapsed = socket.gettime() - started
+      if call.pause then socket.sleep(call.pause) end
+    end
+    -- The Multi outlives the transport it was made from, and closes twice.
+    transport:close()
+    engine:close()
+    engine:close()
+    local _, after_close = in_a_task(calls[1])
+    return { calls = results, closed = tostring(engine.multi), used_after_close = after_close }
+  end
+
+  runner.new_says = in_process("sinchnumbers.transport.curl").new_says
+  return runner
+end
+
 -- The cosocket transport, inside the test nginx.
 local function inside_nginx()
   local runner = {}
@@ -92,9 +134,11 @@ local function inside_nginx()
   return runner
 end
 
--- One line per transport.
+-- One line per transport; `family` is the transport whose `only` cases a
+-- way of running it takes too.
 local TRANSPORTS = {
   { name = "curl", runner = in_process("sinchnumbers.transport.curl") },
+  { name = "curl multi", family = "curl", runner = through_engine(), needs = "engine" },
   { name = "ngx", runner = inside_nginx() },
 }
 
@@ -136,10 +180,23 @@ local function resolved(calls, context)
   return copies
 end
 
+-- Whether the curl engine runs here (not on PUC Lua 5.1).
+local function engine_runs()
+  local probe = assert(require("sinchnumbers.transport.curl").new())
+  local usable = require("sinchnumbers.tasks.curl").usable { transport = probe }
+  probe:close()
+  return usable
+end
+
 for _, transport in ipairs(TRANSPORTS) do
+  local family = transport.family or transport.name
   describe("the " .. transport.name .. " transport", function()
+    if transport.needs == "engine" and not engine_runs() then
+      pending("the curl engine needs LuaJIT or Lua 5.2 or later")
+      return
+    end
     for _, case in ipairs(transport_cases.list) do
-      if case.only == nil or case.only == transport.name then
+      if case.only == nil or case.only == family then
         it(case.name, function()
           if case.needs == "tinyproxy" and not proxies.open then
             pending("needs tinyproxy (make deps)")
@@ -147,7 +204,7 @@ for _, transport in ipairs(TRANSPORTS) do
           end
           local context = case.prepare and case.prepare() or {}
           context.port, context.cert, context.certs = server.port, server.cert, certs
-          context.transport, context.tls_port = transport.name, server.ports.tls
+          context.transport, context.tls_port = family, server.ports.tls
           context.proxy, context.guarded, context.credentials = proxies.open, proxies.guarded, PROXY_CREDENTIALS
           function context.run_again(calls, options)
             return transport.runner.run(server, resolved(calls, context), options, case.path).calls

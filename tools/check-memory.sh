@@ -5,7 +5,7 @@
 #   MEMORY_SPECS  the spec files to run (default: every spec that loads the C modules)
 set -u
 
-specs=${MEMORY_SPECS:-"spec/transport_contract_spec.lua spec/codec_spec.lua $(ls spec/client_*_spec.lua 2>/dev/null | tr '\n' ' ')"}
+specs=${MEMORY_SPECS:-"spec/transport_contract_spec.lua spec/codec_spec.lua spec/tasks_curl_spec.lua spec/tasks_curl_http2_spec.lua $(ls spec/client_*_spec.lua 2>/dev/null | tr '\n' ' ')"}
 busted=$(command -v busted)
 # --ignore-lua: .busted names lua5.4 for a plain `busted`, and busted would run
 # itself again under it, in a child that valgrind does not follow.

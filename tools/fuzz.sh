@@ -23,7 +23,7 @@ cc=${FUZZ_CC:-clang}
 out=build/fuzz
 
 # What each harness compiles beyond itself. Harnesses that reach static functions
-# #include the .c file they test (codec_lua.c, transport.c) instead of linking it.
+# #include the .c file they test (codec_lua.c, request.c) instead of linking it.
 sources_of() {
   case $1 in
     percent_encode|base64|signature) echo "csrc/codec.c" ;;

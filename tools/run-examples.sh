@@ -8,7 +8,8 @@
 # on a free port, stopped by its pid afterwards, found through SINCH_PROJECT_ID,
 # SINCH_KEY_ID, SINCH_KEY_SECRET, SINCH_NUMBERS_URL and SINCH_AUTH_URL. Every
 # other SINCH_* variable is unset, so no example can reach the real service;
-# SINCH_SERVICE_PLAN_ID is set to a made-up plan (the fake accepts any).
+# SINCH_SERVICE_PLAN_ID and SINCH_NEW_SERVICE_PLAN_ID are set to made-up plans
+# (the fake accepts any).
 #
 # An example that cannot run on its own here (a server, or one that needs
 # nginx) says so in its first lines, and its spec runs it instead:
@@ -46,7 +47,7 @@ for example in examples/*.lua examples/*/*.lua; do
   fi
 
   started=$(now)
-  SINCH_SERVICE_PLAN_ID=test-service-plan \
+  SINCH_SERVICE_PLAN_ID=test-service-plan SINCH_NEW_SERVICE_PLAN_ID=test-service-plan-2 \
     sh tools/with-fake.sh timeout "$TIMEOUT" "$LUA" "$example" < /dev/null > "$work/out" 2>&1
   status=$?
   took=$(elapsed "$started" "$(now)")

@@ -12,7 +12,8 @@
 -- by many nginx workers; then one token request serves them all, through a
 -- lock in the cache itself (the lua-resty-lock recipe, see shared_token).
 -- Without a token_cache, the client's own cache locks the same way, so the
--- light threads of one client make one token request between them.
+-- light threads of one client (or client:map's tasks) make one token
+-- request between them.
 
 local codec = require "sinchnumbers.codec"
 local errors = require "sinchnumbers.errors"
@@ -97,16 +98,16 @@ end
 -- options: mode ("oauth2" | "basic"), key_id, key_secret, auth_url,
 -- token_cache, token_cache_locks (whether it has add()), clock, fresh_clock
 -- (the same time read anew, which ngx.now() is not: it bounds the wait for a
--- lock in real time, also while the event loop does not run) and
--- sleep(seconds) (to wait for another's token request; without it there is
--- no waiting, hence no lock).
+-- lock in real time, also while the event loop does not run).
 --
 -- The object's methods:
 --   headers(with_body, ends_at, pipeline) -> the header table for an API
 --     request, or nil, err. A token it has to fetch is fetched with
 --     pipeline:send(token request), under the pipeline's retry policy and
 --     within the deadline of the call that needs it (ends_at, if any, on
---     fresh_clock).
+--     fresh_clock). While another holds the lock for the token request it
+--     waits with pipeline.sleep: in map's tasks, and with ngx.sleep, that
+--     sleep yields (pipeline.sleep_yields), so the holder goes on meanwhile.
 --   expired(answer_headers, used_headers) -> true when a 401 says the token
 --     used has expired (it is then dropped from the cache so the next
 --     headers() fetches a new one)
@@ -123,17 +124,13 @@ function auth.new(options)
   end
 
   local auth_url = options.auth_url
-  local clock, fresh_clock, sleep = options.clock, options.fresh_clock or options.clock, options.sleep
+  local clock, fresh_clock = options.clock, options.fresh_clock or options.clock
   local cache = options.token_cache and with_own_copy(options.token_cache, memory_cache(clock))
     or memory_cache(clock)
-  -- ngx.sleep lets the rest of the worker run while we wait; any other sleep
-  -- (socket.sleep with libcurl inside nginx, a test's no-op) stops it, so a
-  -- lock held in this very process could never be released meanwhile.
-  local ngx = rawget(_G, "ngx")
-  local sleep_yields = ngx ~= nil and sleep == ngx.sleep
-  -- Our own cache is shared only by light threads, which need a sleep that
-  -- yields to take turns; without one, nobody can be waiting for its lock.
-  local can_lock = options.token_cache_locks or (options.token_cache == nil and sleep_yields)
+  local shared_locks = options.token_cache_locks
+  -- Our own cache is shared only by light threads or tasks, which take turns
+  -- through a sleep that yields; without one, nobody can be waiting for its lock.
+  local own_cache_locks = options.token_cache == nil
   -- Names the token without revealing the secret, so a cache shared between
   -- processes (or nginx workers) keeps tokens of different keys apart.
   local cache_key = "sinchnumbers:token:"
@@ -187,10 +184,12 @@ function auth.new(options)
   end
 
   -- Is waiting for this lock's holder pointless? It is when the holder
-  -- lives in this process and our sleep keeps it from running.
+  -- lives in this process and our sleep keeps it from running: any sleep
+  -- but one that yields (socket.sleep with libcurl inside nginx, a test's
+  -- no-op) stops it, so the lock could never be released meanwhile.
   -- (As text: Redis gives back the worker's pid as a string.)
-  local function waiting_stalls()
-    return not sleep_yields and tostring(cache:get(lock_key)) == tostring(this_process())
+  local function waiting_stalls(pipeline)
+    return not pipeline.sleep_yields and tostring(cache:get(lock_key)) == tostring(this_process())
   end
 
   -- One token request for everyone who shares the cache (the client's own
@@ -202,14 +201,17 @@ function auth.new(options)
   -- time, or when the call's deadline comes first. A cache without add()
   -- cannot lock.
   local function shared_token(ends_at, pipeline)
-    if not (can_lock and sleep) then return fetch_token(ends_at, pipeline) end
+    local sleep = pipeline.sleep
+    if not (sleep and (shared_locks or (own_cache_locks and pipeline.sleep_yields))) then
+      return fetch_token(ends_at, pipeline)
+    end
     local pause, give_up_at = LOCK_FIRST_PAUSE, fresh_clock() + LOCK_TTL
     if ends_at and ends_at < give_up_at then give_up_at = ends_at end
     while true do
       local locked, problem = cache:add(lock_key, this_process(), LOCK_TTL)
       if locked then return fetch_holding_lock(ends_at, pipeline) end
       -- "exists" is another holder; anything else (a full dict) means no lock.
-      if problem ~= "exists" or waiting_stalls() or fresh_clock() >= give_up_at then
+      if problem ~= "exists" or waiting_stalls(pipeline) or fresh_clock() >= give_up_at then
         return fetch_token(ends_at, pipeline)
       end
       sleep(pause)

@@ -7,7 +7,10 @@
 --
 -- Fields, where they apply:
 --   kind         invalid_argument | auth | not_found | rate_limited | http |
---                timeout | network | decode | too_large
+--                timeout | network | decode | too_large; and in client:map's
+--                results only: raised (fn raised a value that is not an
+--                error object) | cancelled (the item never started: an
+--                earlier one failed under stop_on_error, or the client was closed)
 --   message      for an answer that is not 2xx, the service's own words: Sinch's
 --                error.message, the token endpoint's error_description (else
 --                its error), else the body as quoted text; for any other
@@ -33,6 +36,7 @@
 --   sent         false when the request certainly never left this machine
 --   rented       after an unclear failure of rent_number: whether the number
 --                is in the project now (absent when that could not be checked)
+--   raised       for kind raised: the value fn raised
 --
 -- Raise or return, in every layer: a function that can fail because of its
 -- input or the network returns nil, err (an error object made here) and
@@ -84,6 +88,11 @@ end
 -- So that `"rent failed: " .. err` (and `err .. "!"`) read like tostring(err).
 function Error.__concat(left, right)
   return tostring(left) .. tostring(right)
+end
+
+-- Is `value` an error object made here?
+function errors.is(value)
+  return getmetatable(value) == Error
 end
 
 -- `fields` (optional) is taken over as the error object itself.

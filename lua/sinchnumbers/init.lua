@@ -20,6 +20,7 @@ local endpoints = require "sinchnumbers.endpoints"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
 local log = require "sinchnumbers.log"
+local map = require "sinchnumbers.map"
 local pager = require "sinchnumbers.pager"
 local pipeline = require "sinchnumbers.pipeline"
 local request = require "sinchnumbers.request"
@@ -92,6 +93,8 @@ local OPTIONS = validate.compile {
     contract.FIELD.connect_timeout,
     DEADLINE,
     MAX_RETRIES,
+    -- Requests started per second by every call of the client (budget.lua).
+    { name = "rate_limit", type = "integer", min = 1, max = 1000 },
     contract.FIELD.max_body_size,
     -- The application's own product token, sent after ours.
     { name = "user_agent", type = "string", pattern = "^[^%z\r\n]*%S[^%z\r\n]*$",
@@ -192,6 +195,23 @@ function Client.__tostring(client)
   return "sinchnumbers client (project " .. client.project_id .. ", " .. client.base_url .. ")"
 end
 
+-- The client that client:map hands to fn: the client's methods and
+-- requests, its calls through the engine's view of the client's pipeline
+-- (map.lua). Not a Client by its metatable, so it has no __gc: collecting
+-- it must not close the client it stands for; its close() closes that one.
+local TaskClient = { __index = Client, __tostring = Client.__tostring }
+
+local function task_client(client, task_pipeline)
+  return setmetatable({
+    project_id = client.project_id,
+    base_url = client.base_url,
+    _lenient = client._lenient,
+    _requests = client._requests,
+    _pipeline = task_pipeline,
+    _stands_for = client,
+  }, TaskClient)
+end
+
 -- The endpoint table stays as written; the methods and the requests of
 -- each client are made from this plan.
 local PLAN = request.compile(endpoints)
@@ -214,11 +234,12 @@ local MAX_INHERITANCE = 100
 -- The client that `value` is, or inherits from through __index tables
 -- (`setmetatable({}, { __index = client })`); nil for anything else, such as
 -- the phone number of `client.get_active_number(phone)`, called without the colon.
+-- A task's client (TaskClient) counts as a client of its own.
 local function client_behind(value)
   for _ = 1, MAX_INHERITANCE do
     if type(value) ~= "table" then return nil end
     local meta = getmetatable(value)
-    if meta == Client then return value end
+    if meta == Client or meta == TaskClient then return value end
     value = type(meta) == "table" and rawget(meta, "__index") or nil
   end
 end
@@ -298,11 +319,38 @@ end
 -- frees its handle).
 function Client:close()
   local client = client_behind(self)
-  if client then client._pipeline:close() end
+  if client then (client._stands_for or client)._pipeline:close() end
   return true
 end
 Client.__close = Client.close
 Client.__gc = Client.close
+
+-- Calls fn(client, item, index) for every item, in tasks that run at once
+-- (map.lua); returns results, summary, or nil, err.
+function Client:map(items, fn, options)
+  local client = client_behind(self)
+  if not client then
+    return nil, errors.invalid_argument("call it as client:map(items, fn[, options]), with a colon")
+  end
+  return map.run(client._pipeline, items, fn, options, function(task_pipeline)
+    return task_client(client._stands_for or client, task_pipeline)
+  end)
+end
+
+-- The bulk helpers (rent_numbers, update_active_numbers, release_numbers,
+-- get_active_numbers): one endpoint method over many phone numbers, on map.
+for name, bulk in pairs(map.BULK) do
+  local plan, usage = PLAN.by_name[bulk.method], name .. bulk.arguments
+  Client[name] = function(object, phone_numbers, ...)
+    local client = client_behind(object)
+    if not client then return nil, errors.invalid_argument("call it as client:" .. usage .. ", with a colon") end
+    local prepared = client._requests[bulk.method]
+    return map.bulk(client, bulk, phone_numbers, function(phone_number, body)
+      local url, problem = request.build(plan, prepared.url_prefix, body, phone_number, nil, client._lenient and {})
+      return url ~= nil, problem
+    end, usage, ...)
+  end
+end
 
 -- Iterator over pages of list_active_numbers (each the decoded answer).
 function Client:active_number_pages(params)
@@ -363,6 +411,7 @@ function sinchnumbers.new(options)
   local clock = default_clock()
   local fresh_clock = precise_clock(clock)
   local sleep = settings.sleep or default_sleep(kind)
+  local ngx = rawget(_G, "ngx")
   local logger, log_level = logging(settings)
   -- Secrets stay in the closures of the auth object.
   local credentials = auth.new {
@@ -374,7 +423,6 @@ function sinchnumbers.new(options)
     token_cache_locks = settings.token_cache ~= nil and has_methods(settings.token_cache, { "add" }),
     clock = clock,
     fresh_clock = fresh_clock,
-    sleep = sleep,
   }
   return setmetatable({
     project_id = settings.project_id,
@@ -386,6 +434,9 @@ function sinchnumbers.new(options)
       clock = clock,
       precise_clock = fresh_clock,
       sleep = sleep,
+      -- ngx.sleep lets the rest of the worker run while a call waits.
+      sleep_yields = ngx ~= nil and sleep == ngx.sleep,
+      rate_limit = settings.rate_limit,
       max_retries = settings.max_retries,
       timeouts = { timeout = settings.timeout, connect_timeout = settings.connect_timeout },
       on_request = settings.on_request,

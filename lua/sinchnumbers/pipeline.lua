@@ -10,6 +10,7 @@
 -- auth object, and a request that brings its own (the token request that
 -- auth.lua describes, see Pipeline:send).
 
+local budget = require "sinchnumbers.budget"
 local contract = require "sinchnumbers.transport.contract"
 local errors = require "sinchnumbers.errors"
 local json = require "sinchnumbers.json"
@@ -18,7 +19,7 @@ local request = require "sinchnumbers.request"
 local time = require "sinchnumbers.time"
 
 local null = json.null
-local floor, min = math.floor, math.min
+local floor, max, min = math.floor, math.max, math.min
 local byte, find, gsub, sub = string.byte, string.find, string.gsub, string.sub
 
 local pipeline = {}
@@ -190,6 +191,10 @@ local function transport_failure(problem, idempotent)
   return errors.new(kind, message, failure)
 end
 
+local function backoff(retries_done)
+  return jitter() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ^ retries_done)
+end
+
 -- Seconds to wait before the next try, or nil for "do not try again".
 local function retry_delay(self, failure, retries_done)
   if not failure.retryable or retries_done >= self.max_retries then return nil end
@@ -198,7 +203,16 @@ local function retry_delay(self, failure, retries_done)
     if asked > RETRY_AFTER_CEILING then return nil end
     return asked
   end
-  return jitter() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ^ retries_done)
+  return backoff(retries_done)
+end
+
+-- How long a 429 pauses every request of the client (see budget.lua): as
+-- long as this request waits before its retry, or, when it is not tried
+-- again, its Retry-After (up to the ceiling) or the backoff.
+local function pause_after_429(failure, retries_done, delay)
+  if delay then return delay end
+  local asked = failure.retry_after
+  return asked and min(asked, RETRY_AFTER_CEILING) or backoff(retries_done)
 end
 
 -- Did the request perhaps take effect although we got no clear answer?
@@ -302,6 +316,37 @@ local function deadline_words(self)
   return "the call's deadline of " .. self.deadline .. " s"
 end
 
+-- What a request waits for in the rate budget, by budget:take's reason.
+local WAITING_FOR = {
+  pause = function() return "the pause after the service answered 429 (Too Many Requests)" end,
+  rate = function(self) return "the rate budget (rate_limit = " .. self.budget.limit .. " requests per second)" end,
+}
+
+-- Waits (with self.sleep, which yields in map's tasks) until the client's
+-- rate budget lets a request start. `slept_until` is when the request's own
+-- wait before this try ended (its retry delay). Returns nothing, or the
+-- error when the wait would pass the call's deadline.
+--
+-- A sleep is taken at its word: once it returns, its time counts as passed
+-- even when the clock says less (a test's sleep that records waits instead
+-- of waiting), so no wait is made twice, nor spun through.
+local function wait_for_turn(self, ends_at, method, url, attempts, slept_until)
+  local rate_budget = self.budget
+  local now = self.precise_clock()
+  if slept_until and slept_until > now then now = slept_until end
+  while true do
+    local wait, why = rate_budget:take(now)
+    if wait == 0 then return end
+    if ends_at and now + wait + SHORTEST_TRY >= ends_at then
+      return errors.new("timeout", ("%s would pass while waiting %.3f s for %s: nothing was sent"):format(
+        deadline_words(self), wait, WAITING_FOR[why](self)),
+        { sent = false, retryable = false, method = method, url = url, attempts = attempts })
+    end
+    self.sleep(wait)
+    now = max(self.precise_clock(), now + wait)
+  end
+end
+
 -- The timeouts of one try: the client's, or less when the call's deadline
 -- is nearer. Returns nil when no time is left for a try.
 local function try_timeouts(self, ends_at)
@@ -323,6 +368,7 @@ end
 local function send_with_retries(self, described, url, body, ends_at, content_type)
   local method, idempotent, own_headers = described.method, described.idempotent, described.headers
   local attempts, retries, refreshed, unclear_before = 0, 0, false, false
+  local slept_until
   local on_request, logging = self.on_request, self.logging
   while true do
     attempts = attempts + 1
@@ -332,6 +378,8 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
       if not headers then return nil, without_token(failure, attempts) end
       if content_type then headers = with_content_type(headers, content_type) end
     end
+    local late = wait_for_turn(self, ends_at, method, url, attempts, slept_until)
+    if late then return nil, late end
     local timeouts = try_timeouts(self, ends_at)
     if not timeouts then
       return nil, errors.new("timeout", deadline_words(self) .. " ran out before the request was sent",
@@ -381,6 +429,9 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
     if on_request then report(self, method, url, headers, started, attempts, status, failure) end
     if failure then
       local delay = retry_delay(self, failure, retries)
+      if failure.status == 429 then
+        self.budget:pause(self.precise_clock(), pause_after_429(failure, retries, delay))
+      end
       if not delay then return nil, failure end
       if ends_at and self.precise_clock() + delay + SHORTEST_TRY >= ends_at then
         errors.add_hint(failure, "not tried again: " .. deadline_words(self) .. " would pass first")
@@ -392,6 +443,7 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
         note(self, "info", ("trying %s %s again in %.3f s (retry %d of %d): %s"):format(method, url, delay, retries,
           self.max_retries, errors.summary(failure)), { method = method, url = url, attempt = attempts, delay = delay })
       end
+      slept_until = self.precise_clock() + delay
       self.sleep(delay)
     end
   end
@@ -478,6 +530,13 @@ function Pipeline:for_call(options)
     { __index = self })
 end
 
+-- A view of this pipeline with `fields` over its own (map's engines give
+-- their tasks one with their transport and sleep); everything else, the
+-- policy and its state (closed, budget, auth), is read through from here.
+function Pipeline:with(fields)
+  return setmetatable(fields, { __index = self })
+end
+
 -- After this every call fails at once. The transport is closed when the
 -- client made it: a caller's own may serve other clients too.
 function Pipeline:close()
@@ -492,7 +551,9 @@ end
 -- precise_clock reads the time anew, for durations and deadlines), sleep,
 -- the retry policy (max_retries, and timeouts: { timeout, connect_timeout }
 -- per try), on_request (optional hook), deadline (optional seconds per call),
--- and logger with log_level (optional: see log.lua).
+-- logger with log_level (optional: see log.lua), rate_limit (optional
+-- requests per second: see budget.lua) and sleep_yields (whether sleep lets
+-- other light threads or tasks run meanwhile: auth.lua's lock needs it).
 function pipeline.new(parts)
   return setmetatable({
     transport = parts.transport,
@@ -501,6 +562,8 @@ function pipeline.new(parts)
     clock = parts.clock,
     precise_clock = parts.precise_clock,
     sleep = parts.sleep,
+    sleep_yields = parts.sleep_yields,
+    budget = budget.new(parts.rate_limit),
     max_retries = parts.max_retries,
     timeouts = parts.timeouts,
     on_request = parts.on_request,

@@ -6,7 +6,7 @@
 --
 -- This module checks the options (`sinchnumbers.transport.contract`) and
 -- hands complete settings to the C module `sinchnumbers.transport.libcurl`
--- (csrc/transport.c); requests go straight to C.
+-- (csrc/transport.c, csrc/multi.c, csrc/request.c); requests go straight to C.
 -- @module sinchnumbers.transport.curl
 -- @usage
 -- local curl = require "sinchnumbers.transport.curl"
@@ -79,7 +79,65 @@ end
 -- @treturn[2] table `{ kind, message, curl_code, sent }` (see the contract)
 
 --- Frees the libcurl handle. Safe to call twice; a request afterwards is
--- refused (`invalid_argument`).
+-- refused (`invalid_argument`). A `Multi` made from it goes on working.
 -- @function Transport:close
+
+--- Makes a `Multi` with this transport's settings (timeouts, caps, TLS
+-- files, proxy, user agent), for many requests at once: what `client:map`
+-- runs on outside nginx (through `sinchnumbers.tasks.curl`). Not there on a
+-- libcurl older than 7.80.
+-- @function Transport:multi
+-- @tparam int size easy handles (transfers at once), 1 to 100, made as needed and kept
+-- @treturn[1] Multi
+-- @treturn[2] nil
+-- @treturn[2] table an `invalid_argument` error (a bad size, a closed transport)
+
+--- Many transfers at once on one libcurl multi handle (CURLM), each on an
+-- easy handle of its pool, answered exactly as `Transport:request` answers
+-- (the contract's cases run through it too). The handles share the
+-- connections: with `CURLPIPE_MULTIPLEX`, and `CURLOPT_PIPEWAIT` over TLS,
+-- transfers to a server that offers HTTP/2 (ALPN) are streams of one
+-- connection. Its settings are its own copy: it outlives the transport it
+-- was made from. `close`, garbage collection and `__close` may come in any
+-- order and any number of times; `tostring` names libcurl, the size and the
+-- transfers pending.
+-- @type Multi
+
+--- Starts a transfer and returns at once. The arguments are `Transport:request`'s,
+-- checked the same way; a body is copied.
+-- @function Multi:start
+-- @tparam string method
+-- @tparam string url
+-- @tparam[opt] table headers
+-- @tparam[opt] string body
+-- @tparam[opt] table opts `timeout` and `connect_timeout` for this transfer
+-- @treturn[1] int the transfer's id, for `wait`
+-- @treturn[2] nil
+-- @treturn[2] table an `invalid_argument` error, before anything is sent (also when
+-- every handle is busy, or the Multi is closed)
+
+--- Waits until a transfer ends, or `seconds` pass, sleeping in
+-- `curl_multi_poll` meanwhile (with no transfer pending, it is a sleep of
+-- `seconds`). Ended transfers come back one per call, oldest first.
+-- @function Multi:wait
+-- @tparam[opt] number seconds at most this long; nil: until one ends (at
+-- once, with nothing, when none is pending)
+-- @treturn[1] int the id of an ended transfer
+-- @treturn[1] int status
+-- @treturn[1] table headers
+-- @treturn[1] string body
+-- @treturn[2] int the id of a failed transfer
+-- @treturn[2] nil
+-- @treturn[2] table `{ kind, message, curl_code, sent }`, as `Transport:request`'s
+-- @return[3] nothing, when the time passed with none ended
+
+--- How many transfers were started and not yet returned by `wait`.
+-- @function Multi:pending
+-- @treturn int
+
+--- Aborts the transfers in flight and frees the handles and the
+-- connections. Safe twice; `start` afterwards is refused (`invalid_argument`),
+-- `wait` returns nothing.
+-- @function Multi:close
 
 return curl

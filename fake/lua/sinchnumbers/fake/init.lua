@@ -175,6 +175,8 @@ function Fake:log_request(request)
     path = request.target,
     headers = headers,
     body = request.body,
+    -- The real time, not the fake's clock (which a test may move on).
+    received_at = socket.gettime(),
   }
 end
 

@@ -36,6 +36,12 @@ scenarios.TABLE = {
   { phoneNumber = "+15005550005",
     does = "supportingDocumentationRequired = true; rent refused with 400 FAILED_PRECONDITION (use a number order)",
     documents_required = true },
+  { phoneNumber = "+15005550006",
+    does = "rent takes effect, then answers 503 UNAVAILABLE (the unclear path, with an answer)",
+    rent = function(_, rent)
+      rent()
+      return errors.response(503, "The service is unavailable; try again later")
+    end },
   { regionCode = "FR",
     does = "every number (LOCAL, MOBILE) needs documents: as +15005550005, orderable with a number order",
     documents_required = true },
