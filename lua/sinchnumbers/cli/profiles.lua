@@ -9,6 +9,8 @@
 --   base_url = ...      (optional, like auth_url)
 --
 -- A key secret is never taken from the command line and never printed.
+local terminal = require "sinchnumbers.cli.terminal"
+
 local profiles = {}
 
 profiles.KEYS = { "project_id", "key_id", "key_secret", "base_url", "auth_url" }
@@ -155,8 +157,10 @@ function profiles.save(name, values)
   local folder = path:match("^(.*)/[^/]+$")
   local temporary = path .. ".new"
   -- umask 077: the new file is never readable by others, not even for a moment.
-  local made = os.execute("umask 077 && mkdir -p " .. shell_quote(folder) .. " && : > " .. shell_quote(temporary))
-  if made ~= true and made ~= 0 then return nil, "cannot write " .. temporary end
+  if not terminal.shell_succeeds("umask 077 && mkdir -p " .. shell_quote(folder) .. " && : > "
+      .. shell_quote(temporary)) then
+    return nil, "cannot write " .. temporary
+  end
   local file, open_problem = io.open(temporary, "w")
   if not file then return nil, "cannot write " .. tostring(open_problem) end
   file:write(written(all))

@@ -3,8 +3,9 @@
 -- to stderr, so stdout keeps only data.
 local terminal = {}
 
--- os.execute says 0 on 5.1 and LuaJIT, true on 5.2 and later.
-local function succeeded(command)
+--- Runs a shell command; did it succeed? (os.execute says 0 on 5.1 and
+-- LuaJIT, true on 5.2 and later.)
+function terminal.shell_succeeds(command)
   local result = os.execute(command)
   return result == true or result == 0
 end
@@ -12,7 +13,7 @@ end
 --- Is file descriptor `fd` (0 stdin, 2 stderr) a terminal? The shell that
 -- os.execute starts inherits them.
 function terminal.is_terminal(fd)
-  return succeeded("test -t " .. fd)
+  return terminal.shell_succeeds("test -t " .. fd)
 end
 
 --- Can a question be asked and answered: stdin and stderr are a terminal.
