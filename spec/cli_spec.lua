@@ -268,12 +268,18 @@ describe("the sinchnumbers command", function()
       assert.truthy(stderr:find("sinchnumbers configure", 1, true), stderr)
     end)
 
-    it("configure on a terminal reads the key secret without echo", function()
+    it("configure on a terminal reads the key secret without echo, even when typed the moment it asks", function()
+      -- A slow stty (a loaded machine): echo must be off before the prompt shows.
+      local slow = command.dir .. "/slow-bin"
+      local real_stty = select(2, shell.run("command -v stty")):match("%S+")
+      shell.run("mkdir -p " .. q(slow))
+      files.write(slow .. "/stty", "#!/bin/sh\nsleep 0.5\nexec " .. real_stty .. ' "$@"\n')
+      shell.run("chmod 755 " .. q(slow .. "/stty"))
       local status, screen = on_terminal("configure --base-url " .. q(server.url), {
         { wait = "Project id: ", send = "test-project\n" },
         { wait = "Key id: ", send = "test-key-id\n" },
         { wait = "Key secret (not shown): ", send = SECRET .. "\n" },
-      }, { profile_only = true })
+      }, { profile_only = true, path = slow })
       assert.equal(0, status, screen)
       assert.truthy(screen:find("test-key-id", 1, true), screen)
       assert.truthy(select(2, run("--profile default --auth-url " .. q(server.url .. "/oauth2/token") .. " regions",

@@ -32,7 +32,7 @@ end
 -- run(arguments, options), on_terminal(arguments, steps, options),
 -- command_line(arguments, options) and state_changes().
 -- options: stdin (text, else empty), profile_only (no SINCH_* variables),
--- key_secret (the SINCH_KEY_SECRET to give).
+-- key_secret (the SINCH_KEY_SECRET to give), path (a folder to put first on PATH).
 function cli_helper.installed(server)
   local command = {}
   local interpreter = shell.interpreter()
@@ -60,6 +60,7 @@ function cli_helper.installed(server)
   local function environment(options)
     local dir = command.dir
     local words = { command.paths, "HOME=" .. q(dir), "XDG_CONFIG_HOME=" .. q(dir .. "/config") }
+    if options.path then words[#words + 1] = "PATH=" .. q(options.path) .. ":\"$PATH\"" end
     if not options.profile_only then
       words[#words + 1] = ("SINCH_PROJECT_ID=test-project SINCH_KEY_ID=test-key-id SINCH_KEY_SECRET=%s"):format(
         q(options.key_secret or cli_helper.SECRET))

@@ -34,9 +34,11 @@ end
 function terminal.read_line(prompt, hidden)
   local on_terminal = terminal.is_terminal(0)
   if on_terminal then
+    -- Echo goes off before the prompt shows: keys typed as soon as it
+    -- appears must not be echoed.
+    if hidden then os.execute("stty -echo") end
     io.stderr:write(prompt)
     io.stderr:flush()
-    if hidden then os.execute("stty -echo") end
   end
   local line = io.stdin:read("*l")
   if on_terminal and hidden then
