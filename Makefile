@@ -5,7 +5,7 @@
 #   make LUA_VERSION=luajit   ... for LuaJIT/OpenResty (also 5.1, 5.2, 5.3)
 #   make test                 install what is missing, build for every Lua, run everything
 #   make demo                 the quickstart against the bundled fake server
-#   make install              the library: PREFIX=/usr/local DESTDIR=
+#   make install              the library, the sinchnumbers command and its man page: PREFIX=/usr/local DESTDIR=
 #   make install-fake         the fake server, beside it (for test machines)
 #   make dist                 the release tarball, and the rockspec and .src.rock of both rocks, in build/dist/
 
@@ -159,6 +159,10 @@ install: build
 	install -m 0755 $(CODEC) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers/codec.so
 	install -m 0755 $(LIBCURL) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers/transport/libcurl.so
 	cd lua && find sinchnumbers -name '*.lua' -exec install -D -m 0644 {} $(LUA_SHARE)/{} \;
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/sinchnumbers > $(DESTDIR)$(PREFIX)/bin/sinchnumbers
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/sinchnumbers
+	install -m 0644 doc/sinchnumbers.1 $(DESTDIR)$(PREFIX)/share/man/man1/sinchnumbers.1
 
 install-fake:
 	cd fake/lua && find sinchnumbers -name '*.lua' -exec install -D -m 0644 {} $(LUA_SHARE)/{} \;
@@ -168,6 +172,7 @@ install-fake:
 
 uninstall: uninstall-fake
 	rm -rf $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/sinchnumbers $(LUA_SHARE)/sinchnumbers
+	rm -f $(DESTDIR)$(PREFIX)/bin/sinchnumbers $(DESTDIR)$(PREFIX)/share/man/man1/sinchnumbers.1
 
 uninstall-fake:
 	rm -rf $(LUA_SHARE)/sinchnumbers/fake

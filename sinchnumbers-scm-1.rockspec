@@ -27,6 +27,8 @@ See README.md.
 dependencies = {
    "lua >= 5.1",
    "lua-cjson",
+   -- The sinchnumbers command's parser (Debian: lua-argparse).
+   "argparse",
 }
 -- Only the libraries are declared: LuaRocks 3.8 does not search Debian's
 -- multiarch include folder, where curl/curl.h lives, but the compiler does.
@@ -40,6 +42,12 @@ build = {
       ["sinchnumbers"] = "lua/sinchnumbers/init.lua",
       ["sinchnumbers.auth"] = "lua/sinchnumbers/auth.lua",
       ["sinchnumbers.budget"] = "lua/sinchnumbers/budget.lua",
+      ["sinchnumbers.cli"] = "lua/sinchnumbers/cli/init.lua",
+      ["sinchnumbers.cli.commands"] = "lua/sinchnumbers/cli/commands.lua",
+      ["sinchnumbers.cli.output"] = "lua/sinchnumbers/cli/output.lua",
+      ["sinchnumbers.cli.profiles"] = "lua/sinchnumbers/cli/profiles.lua",
+      ["sinchnumbers.cli.terminal"] = "lua/sinchnumbers/cli/terminal.lua",
+      ["sinchnumbers.cli.wire"] = "lua/sinchnumbers/cli/wire.lua",
       -- Needs a Redis client, not declared: see its documentation.
       ["sinchnumbers.cache.redis"] = "lua/sinchnumbers/cache/redis.lua",
       ["sinchnumbers.endpoints"] = "lua/sinchnumbers/endpoints.lua",
@@ -74,6 +82,8 @@ build = {
          libdirs = { "$(CURL_LIBDIR)" },
       },
    },
+   -- The command line; its man page is doc/sinchnumbers.1 (make install puts it in man1).
+   install = { bin = { sinchnumbers = "bin/sinchnumbers" } },
 }
 -- `luarocks test` runs busted with the "luarocks" run of .busted: the core that
 -- `luarocks make` installed, under the Lua that LuaRocks runs busted with.

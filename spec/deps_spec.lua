@@ -44,7 +44,7 @@ describe("tools/deps.sh", function()
   end
 
   local TEST_ONLY = { "valgrind", "clang", "nginx", "libnginx-mod-http-lua", "lua-busted", "lua-check",
-    "luarocks", "lua5.1", "luajit2", "lua-curl" }
+    "luarocks", "lua5.1", "luajit2", "lua-curl", "lua-argparse" }
 
   it("asks for only what make demo needs", function()
     local demo = packages("demo")

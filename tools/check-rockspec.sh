@@ -5,7 +5,7 @@
 # that tree on the paths (and its bin/ first on PATH), under Lua 5.4 and LuaJIT:
 # the library alone loads from the tree, has no fake, and its client works
 # without luasocket (kept off the paths), against a fake started from the
-# checkout; with the fake installed, fake.spawn starts it from the tree and the
+# checkout, and so does the tree's sinchnumbers command (--version, regions); with the fake installed, fake.spawn starts it from the tree and the
 # client talks to it. The ways:
 #   - `luarocks make` of the scm rockspecs (which must list every module);
 #   - `make install`, then `make install-fake`, DESTDIR=... PREFIX=/usr/local;
@@ -50,18 +50,21 @@ until fake_url=$(sed -n '1{/^http:\/\//p;}' "$work/fake.out") && [ -n "$fake_url
   sleep 0.05
 done
 
-# Only lua-cjson of the system's modules, for the library alone: no luasocket.
+# Only lua-cjson and argparse (the command's) of the system's modules, for the
+# library alone: no luasocket.
 for pair in $LUAS; do
   interpreter=${pair#*:}
-  mkdir -p "$work/cjson-$interpreter"
+  mkdir -p "$work/cjson-$interpreter" "$work/argparse-$interpreter"
   ln -s "$("$interpreter" -e 'io.write(package.searchpath("cjson", package.cpath))')" "$work/cjson-$interpreter/cjson.so"
+  ln -s "$("$interpreter" -e 'io.write(package.searchpath("argparse", package.path))')" \
+    "$work/argparse-$interpreter/argparse.lua"
 done
 
 # try STEP TREE LUA_VERSION INTERPRETER WHAT: STEP is library (the library alone) or
 # fake (both rocks); the tree holds share/lua/V, lib/lua/V and bin/.
 try() {
   if [ "$1" = library ]; then
-    paths="$2/share/lua/$3/?.lua;$2/share/lua/$3/?/init.lua" cpaths="$2/lib/lua/$3/?.so;$work/cjson-$4/?.so"
+    paths="$2/share/lua/$3/?.lua;$2/share/lua/$3/?/init.lua;$work/argparse-$4/?.lua" cpaths="$2/lib/lua/$3/?.so;$work/cjson-$4/?.so"
   else
     paths="$2/share/lua/$3/?.lua;$2/share/lua/$3/?/init.lua;;" cpaths="$2/lib/lua/$3/?.so;;"
   fi

@@ -8,7 +8,9 @@
 #   demo   make demo and make examples: build the core for Lua 5.4, run it and the fake
 #   docs   make docs: LDoc
 #   test   make test: every Lua, the C tools, nginx with its Lua module, busted,
-#          luacheck, LuaRocks (and what demo and docs need)
+#          luacheck, LuaRocks, argparse for the sinchnumbers command (and what
+#          demo and docs need); its specs' pseudo-terminal is util-linux's
+#          `script`, in bsdutils, which every Debian system has (Essential)
 #   bench  make bench: the demo's, Lua 5.1 and LuaJIT, nginx with its Lua module, luacurl,
 #          valgrind, Node.js and npm (the Sinch Node SDK beside ours)
 #
@@ -27,7 +29,7 @@ test="$demo $docs
   clang valgrind libclang-rt-14-dev curl openssl
   lua5.1 lua5.2 lua5.3 luajit2
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev libluajit2-5.1-dev
-  lua-busted lua-check luarocks
+  lua-busted lua-check luarocks lua-argparse
   nginx libnginx-mod-http-lua
   lua-curl tinyproxy
   redis-server lua-redis lua-nginx-redis"

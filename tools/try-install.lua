@@ -39,9 +39,24 @@ local client = assert(sinchnumbers.new {
   base_url = server.url, auth_url = server.url .. "/oauth2/token",
 })
 local regions, err = client:list_available_regions()
-server:stop()
 assert(regions, tostring(err))
-local works = step == "library" and "the library alone works, without the fake or luasocket,"
+
+-- The tree's command: its version, and a call through it.
+local function command_output(command)
+  local pipe = assert(io.popen(command .. " 2>&1; echo \"exit=$?\""))
+  local text = pipe:read("*a")
+  pipe:close()
+  return text
+end
+local command = tree .. "/bin/sinchnumbers"
+local said = command_output(command .. " --version")
+assert(said == "sinchnumbers " .. sinchnumbers._VERSION .. "\nexit=0\n", command .. " --version: " .. said)
+said = command_output(("SINCH_PROJECT_ID=test-project SINCH_KEY_ID=test-key-id SINCH_KEY_SECRET=test-key-secret"
+  .. " SINCH_NUMBERS_URL=%s SINCH_AUTH_URL=%s/oauth2/token %s regions --csv --no-header"):format(server.url, server.url,
+  command))
+assert(said:find("^US,United States,") and said:find("\nexit=0\n$"), command .. " regions: " .. said)
+server:stop()
+local works = step == "library" and "the library alone works (and its command), without the fake or luasocket,"
   or "fake.spawn and the client work"
 io.write(string.format("%s: %s under %s (%d regions)\n",
   tree, works, rawget(_G, "jit") and jit.version or _VERSION, #regions.availableRegions))

@@ -135,6 +135,10 @@ local function quoted(text)
   return text
 end
 
+-- The same redaction for text of the caller's own that may hold
+-- credentials (the command line's --debug and --dry-run output).
+pipeline.redact = quoted
+
 -- An answer that is not 2xx, as an error object. The body may be Sinch's
 -- {"error":{code,message,status,details}}, the token endpoint's
 -- {"error":"...","error_description":"..."}, or anything else.
@@ -219,6 +223,8 @@ local function outcome_unclear(failure)
   if failure.status then return failure.status >= 500 or failure.kind == "decode" end
   return true
 end
+-- The command line's rule for exit code 7 (outcome unknown) is this one.
+pipeline.outcome_unclear = outcome_unclear
 
 -- The request headers as on_request sees them: the credentials blanked out.
 local function redacted(headers)
