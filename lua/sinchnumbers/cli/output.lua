@@ -143,10 +143,16 @@ local function cells(view_name, items)
   return header, rows
 end
 
-local function aligned(header, rows, with_header)
-  local widths = {}
+-- The rows to print: the header row first, unless --no-header.
+local function printed_rows(header, rows, with_header)
   local all = with_header and { header } or {}
   for _, row in ipairs(rows) do all[#all + 1] = row end
+  return all
+end
+
+local function aligned(header, rows, with_header)
+  local widths = {}
+  local all = printed_rows(header, rows, with_header)
   for _, row in ipairs(all) do
     for i, cell in ipairs(row) do widths[i] = math.max(widths[i] or 0, #cell) end
   end
@@ -170,9 +176,7 @@ end
 
 local function csv(header, rows, with_header)
   local lines = {}
-  local all = with_header and { header } or {}
-  for _, row in ipairs(rows) do all[#all + 1] = row end
-  for _, row in ipairs(all) do
+  for _, row in ipairs(printed_rows(header, rows, with_header)) do
     local quoted = {}
     for i, cell in ipairs(row) do quoted[i] = csv_cell(cell) end
     lines[#lines + 1] = table.concat(quoted, ",")
