@@ -276,7 +276,7 @@ describe("the libcurl Multi", function()
     assert.equals(0, select("#", multi:wait(0)))
   end)
 
-  it("is kept by its transport from one use to the next, with its connections, and grown when asked for more", function()
+  it("is kept by its transport from one use to the next, with its connections, and grown for more", function()
     local numbered = hostile.start { { path = "/n", connection_number = true } }
     local transport = assert(curl.new())
     -- `count` GETs at once: the lowest and the highest number of the
