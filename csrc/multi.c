@@ -13,6 +13,15 @@
  * and buffers. The handles share the CURLM's connections: with
  * CURLPIPE_MULTIPLEX and CURLOPT_PIPEWAIT, transfers to a server that offers
  * HTTP/2 (ALPN over TLS) share one connection.
+ *
+ * A transport keeps one Multi and lends it: the Lua object `multi(size)`
+ * returns is a handle on it, and closing that handle gives it back with its
+ * easy handles and connections, so that the next map does not connect (and
+ * shake hands over TLS) again. The object a closed handle pointed at is not
+ * reachable through it any more, whoever holds it next. A Multi asked for
+ * while the kept one is lent (a map inside a map) is one of its own, freed
+ * when its handle closes; so is a kept one whose transport closed while it
+ * was lent.
  */
 #include "multi.h"
 
@@ -50,11 +59,23 @@ typedef struct multi {
     int *ended;                         /* slots ended and not yet returned, oldest first (a ring) */
     int size, running, ended_first, ended_count;
     lua_Integer last_id;
+    struct multi **keeper;              /* the transport's field that keeps it, or NULL */
+    int lent;                           /* a handle points at it */
+    int perform_due;                    /* libcurl polled, or was given a transfer, since it last performed */
 } multi;
+
+/* The Lua object: a handle on a multi, NULL once closed. */
+typedef struct {
+    multi *m;
+} multi_handle;
+
+/* What a closed handle stands for: no CURLM, no slots, nothing pending. */
+static multi closed_multi;
 
 static multi *check_multi(lua_State *L)
 {
-    return luaL_checkudata(L, 1, MULTI_METATABLE);
+    multi_handle *h = luaL_checkudata(L, 1, MULTI_METATABLE);
+    return h->m ? h->m : &closed_multi;
 }
 
 static double now_seconds(void)
@@ -125,6 +146,7 @@ static int multi_start(lua_State *L)
     s->state = SLOT_RUNNING;
     s->id = ++m->last_id;
     m->running++;
+    m->perform_due = 1;
     lua_pushinteger(L, s->id);
     return 1;
 }
@@ -187,9 +209,14 @@ static int multi_wait(lua_State *L)
             return push_ended(L, m);
         if (!m->handle || (m->running == 0 && !bounded))
             return 0; /* nothing will end: waiting would never return */
-        if (m->running) {
+        /* As libcurl's own loop goes: perform, hand out what ended, poll.
+         * A perform straight after the one whose transfers were just handed
+         * out would find nothing new, and costs libcurl a poll() of every
+         * connection (a transfer started since makes one due). */
+        if (m->running && m->perform_due) {
             curl_multi_perform(m->handle, &still_running);
             collect_ended(m);
+            m->perform_due = 0;
             if (m->ended_count)
                 continue;
         }
@@ -197,6 +224,7 @@ static int multi_wait(lua_State *L)
             return 0;
         /* With no transfer running, this is a plain sleep until the deadline. */
         curl_multi_poll(m->handle, NULL, 0, bounded ? milliseconds_until(deadline) : LONGEST_POLL_MS, NULL);
+        m->perform_due = 1;
     }
 }
 
@@ -208,17 +236,28 @@ static int multi_pending(lua_State *L)
     return 1;
 }
 
-/* Aborts what is in flight and frees everything; m may be half made (a
- * failed sn_multi_new). libcurl's order: handles out of the CURLM, then
- * cleaned up, then the CURLM, which closes the connections it kept (through
- * request.c's close_socket, which needs m->connections). */
+/* Aborts the transfers in flight (libcurl closes their connections) and
+ * forgets the ended ones not yet returned; the handles and the idle
+ * connections stay. */
+static void abort_transfers(multi *m)
+{
+    for (int i = 0; i < m->size; i++) {
+        if (m->slots[i].state == SLOT_RUNNING)
+            curl_multi_remove_handle(m->handle, m->slots[i].request.easy);
+        m->slots[i].state = SLOT_FREE;
+    }
+    m->running = m->ended_count = m->ended_first = 0;
+}
+
+/* Aborts what is in flight and frees everything but m itself; m may be
+ * half made (a failed new_multi). libcurl's order: handles out of the
+ * CURLM, then cleaned up, then the CURLM, which closes the connections it
+ * kept (through request.c's close_socket, which needs m->connections). */
 static void release(multi *m)
 {
     if (!m->handle)
         return;
-    for (int i = 0; i < m->size; i++)
-        if (m->slots[i].state == SLOT_RUNNING)
-            curl_multi_remove_handle(m->handle, m->slots[i].request.easy);
+    abort_transfers(m);
     for (int i = 0; i < m->size; i++)
         sn_request_close(&m->slots[i].request);
     curl_multi_cleanup(m->handle);
@@ -227,15 +266,32 @@ static void release(multi *m)
     free(m->ended);
     m->slots = NULL;
     m->ended = NULL;
-    m->size = m->running = m->ended_count = 0;
+    m->size = 0;
     sn_connections_free(&m->connections);
     sn_limits_free(&m->limits);
 }
 
-/* close, __gc and __close: safe in any order and any number of times. */
+static void destroy(multi *m)
+{
+    release(m);
+    free(m);
+}
+
+/* close, __gc and __close: safe in any order and any number of times. A
+ * kept Multi goes back to its transport, anything else is freed. */
 static int multi_close(lua_State *L)
 {
-    release(check_multi(L));
+    multi_handle *h = luaL_checkudata(L, 1, MULTI_METATABLE);
+    multi *m = h->m;
+    h->m = NULL;
+    if (!m)
+        return 0;
+    if (m->keeper) {
+        abort_transfers(m);
+        m->lent = 0;
+    } else {
+        destroy(m);
+    }
     return 0;
 }
 
@@ -250,38 +306,81 @@ static int multi_tostring(lua_State *L)
     return 1;
 }
 
-int sn_multi_new(lua_State *L, int settings, int size_at)
+/* A multi of `size` handles with the settings table at `settings`, or NULL
+ * (out of memory, or libcurl could not make a CURLM). */
+static multi *new_multi(lua_State *L, int settings, int size)
 {
-    lua_Number size = lua_tonumber(L, size_at);
-    multi *m;
-
-    if (lua_type(L, size_at) != LUA_TNUMBER || size != floor(size) || size < 1 || size > MAX_SIZE)
-        return sn_push_usage_error(L, "multi: size must be an integer from 1 to 100 (the transfers at once)");
-    m = lua_newuserdata(L, sizeof *m);
-    memset(m, 0, sizeof *m);
-    luaL_getmetatable(L, MULTI_METATABLE);
-    lua_setmetatable(L, -2);
-    /* The transport's settings, for the handles made later: they outlive the transport. */
-    lua_pushvalue(L, settings);
-    lua_setuservalue(L, -2);
-
-    /* The CURLM first: once it is there, __gc frees whatever else was made
-     * before an error below. */
-    if (!(m->handle = curl_multi_init()))
-        return luaL_error(L, "libcurl could not make a multi handle");
-    sn_limits_read(L, settings, &m->limits);
+    multi *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
     m->slots = calloc((size_t)size, sizeof *m->slots);
     m->ended = calloc((size_t)size, sizeof *m->ended);
     /* Each transfer's connection, one kept idle for each, and a second
      * address family being tried. */
-    if (!m->slots || !m->ended || !sn_connections_init(&m->connections, 3 * (int)size + 2))
-        return luaL_error(L, "not enough memory for a multi of %d handles", (int)size);
-    m->size = (int)size;
-    for (int i = 0; i < m->size; i++)
+    if (!m->slots || !m->ended || !sn_connections_init(&m->connections, 3 * size + 2)
+        || !(m->handle = curl_multi_init())) {
+        sn_connections_free(&m->connections);
+        free(m->slots);
+        free(m->ended);
+        free(m);
+        return NULL;
+    }
+    sn_limits_read(L, settings, &m->limits);
+    m->size = size;
+    for (int i = 0; i < size; i++)
         m->slots[i].owner = m;
     curl_multi_setopt(m->handle, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(m->handle, CURLMOPT_MAXCONNECTS, (long)m->size);
+    curl_multi_setopt(m->handle, CURLMOPT_MAXCONNECTS, (long)size);
+    return m;
+}
+
+int sn_multi_lend(lua_State *L, sn_multi **kept, int settings, int size_at)
+{
+    lua_Number size = lua_tonumber(L, size_at);
+    multi_handle *h;
+    multi *m;
+
+    if (lua_type(L, size_at) != LUA_TNUMBER || size != floor(size) || size < 1 || size > MAX_SIZE)
+        return sn_push_usage_error(L, "multi: size must be an integer from 1 to 100 (the transfers at once)");
+    /* The handle first, so that nothing made below is lost to an error. */
+    h = lua_newuserdata(L, sizeof *h);
+    h->m = NULL;
+    luaL_getmetatable(L, MULTI_METATABLE);
+    lua_setmetatable(L, -2);
+    /* The transport's settings, for the easy handles made later: they outlive the transport. */
+    lua_pushvalue(L, settings);
+    lua_setuservalue(L, -2);
+
+    if (*kept && !(*kept)->lent && (*kept)->size < size) {
+        /* Grown by a new one: the smaller one's connections go with it. */
+        destroy(*kept);
+        *kept = NULL;
+    }
+    if (*kept && !(*kept)->lent) {
+        m = *kept;
+    } else {
+        if (!(m = new_multi(L, settings, (int)size)))
+            return luaL_error(L, "not enough memory for a multi of %d handles", (int)size);
+        if (!*kept) {
+            *kept = m;
+            m->keeper = kept;
+        }
+    }
+    m->lent = 1;
+    h->m = m;
     return 1;
+}
+
+void sn_multi_drop_kept(sn_multi **kept)
+{
+    multi *m = *kept;
+    *kept = NULL;
+    if (!m)
+        return;
+    if (m->lent)
+        m->keeper = NULL; /* its handle frees it when it closes */
+    else
+        destroy(m);
 }
 
 static const luaL_Reg multi_methods[] = {

@@ -525,7 +525,7 @@ const char *sn_request_prepare(lua_State *L, sn_request *r, int first, sn_body_m
     const char *method, *url, *body = NULL;
     size_t url_len, body_len = 0;
     long timeout_ms = limits->timeout_ms, connect_timeout_ms = limits->connect_timeout_ms;
-    int sends_body;
+    int sends_body, idempotent = 0;
     const char *problem;
     CURL *easy = r->easy;
 
@@ -552,6 +552,11 @@ const char *sn_request_prepare(lua_State *L, sn_request *r, int first, sn_body_m
         if ((problem = opt_milliseconds(L, r, opts_at, "timeout", &timeout_ms))
             || (problem = opt_milliseconds(L, r, opts_at, "connect_timeout", &connect_timeout_ms)))
             return problem;
+        lua_getfield(L, opts_at, "idempotent");
+        if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TBOOLEAN)
+            return "idempotent must be true, false or nil";
+        idempotent = lua_toboolean(L, -1);
+        lua_pop(L, 1);
     }
     /* The contract's framing: POST, PUT and PATCH always carry a body
      * (Content-Length: 0 when there is none); others only when given one. */
@@ -578,14 +583,12 @@ const char *sn_request_prepare(lua_State *L, sn_request *r, int first, sn_body_m
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
     /*
      * When a kept-alive connection gives no answer at all, libcurl sends the
-     * request again on a new one by itself. The server may have acted on the
-     * first (rented a number) and died before answering. libcurl cannot be
-     * told not to, so only GET and HEAD, which change nothing, go out on a
-     * reused connection; the others (rare calls) open a new one. The cosocket
-     * transport re-sends only GET and HEAD too.
+     * request again on a new one by itself, and cannot be told not to; the
+     * contract's "Sending again" says which requests may go out twice so,
+     * and so on a kept-alive connection. The others (a rent) open a new one.
      */
     curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT,
-                     (long)!(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0));
+                     (long)!(idempotent || strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0));
     start_answer(r);
     return NULL;
 }

@@ -25,6 +25,9 @@ typedef struct {
     sn_connections connections;
     sn_socket sockets[MAX_SOCKETS];     /* connections.list */
     struct pollfd polled[MAX_SOCKETS];  /* connections.polled */
+#if SN_HAVE_MULTI
+    sn_multi *kept_multi;               /* lent by multi(), closed with the transport */
+#endif
 } transport;
 
 static transport *check_transport(lua_State *L)
@@ -56,6 +59,9 @@ static int transport_close(lua_State *L)
     transport *t = check_transport(L);
     sn_request_close(&t->request);
     sn_limits_free(&t->limits);
+#if SN_HAVE_MULTI
+    sn_multi_drop_kept(&t->kept_multi);
+#endif
     return 0;
 }
 
@@ -70,7 +76,8 @@ static int transport_tostring(lua_State *L)
 }
 
 #if SN_HAVE_MULTI
-/* t:multi(size) -> Multi | nil, err: with this transport's settings (multi.c). */
+/* t:multi(size) -> Multi | nil, err: with this transport's settings, the one
+ * it keeps when that is free (multi.c). */
 static int transport_multi(lua_State *L)
 {
     transport *t = check_transport(L);
@@ -78,7 +85,7 @@ static int transport_multi(lua_State *L)
     if (!t->request.easy)
         return sn_push_usage_error(L, "attempt to use a closed transport");
     lua_getuservalue(L, 1);
-    return sn_multi_new(L, 3, 2);
+    return sn_multi_lend(L, &t->kept_multi, 3, 2);
 }
 #endif
 

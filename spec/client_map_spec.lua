@@ -459,6 +459,14 @@ describe("bulk helpers", function()
       end)
     refused("too many arguments", "release_numbers", numbers, {}, {})
     refused('unknown option "concurency"', "release_numbers", numbers, { concurency = 2 })
+    -- An option's refusal names the helper called, not the map under it.
+    refused("rent_numbers: concurrency must be an integer from 1 to 100 (got 0)", "rent_numbers", numbers, {},
+      { concurrency = 0 })
+    refused("release_numbers: options must be a table", "release_numbers", numbers, 8)
+    refused("get_active_numbers: on_progress must be a function", "get_active_numbers", numbers,
+      { on_progress = true })
+    refused("update_active_numbers: stop_on_error must be a boolean", "update_active_numbers", numbers,
+      { displayName = "fine" }, { stop_on_error = "yes" })
     local _, without_colon = client.get_active_numbers(numbers)
     assert.matches("call it as client:get_active_numbers", without_colon.message, 1, true)
   end)

@@ -188,7 +188,22 @@ describe("a custom transport", function()
     local call = transport.calls[1]
     assert.equal("GET", call.method)
     assert.equal("https://numbers.api.sinch.com/v1/projects/p/availableRegions", call.url)
-    assert.same({ timeout = 3, connect_timeout = 10 }, call.opts)
+    assert.same({ timeout = 3, connect_timeout = 10, idempotent = true }, call.opts)
+  end)
+
+  it("is told which requests are idempotent: an update may ride a kept-alive connection, a rent may not", function()
+    local transport = canned_transport(200, {}, '{"phoneNumber":"+12065550100"}')
+    local client = assert(sinchnumbers.new(with { auth = "basic", transport = transport }))
+    assert(client:update_active_number("+12065550100", { displayName = "Support" }))
+    assert(client:rent_number("+12065550100", {}))
+    assert.equal("PATCH", transport.calls[1].method)
+    assert.is_true(transport.calls[1].opts.idempotent)
+    assert.equal("POST", transport.calls[2].method)
+    assert.is_nil(transport.calls[2].opts.idempotent, "a rent goes out as today: on a fresh connection")
+    -- Near a deadline the timeouts are cut for the try; the flag stays.
+    assert(client:update_active_number("+12065550100", { displayName = "Support" }, { deadline = 0.5 }))
+    assert.is_true(transport.calls[3].opts.cut)
+    assert.is_true(transport.calls[3].opts.idempotent)
   end)
 
   it("may fail with a plain string: kind network", function()

@@ -276,6 +276,43 @@ describe("the libcurl Multi", function()
     assert.equals(0, select("#", multi:wait(0)))
   end)
 
+  it("is kept by its transport from one use to the next, with its connections, and grown for more", function()
+    local numbered = hostile.start { { path = "/n", connection_number = true } }
+    local transport = assert(curl.new())
+    -- `count` GETs at once: the lowest and the highest number of the
+    -- connections they went out on (libcurl may put two on one).
+    local function connections_of(multi, count)
+      for _ = 1, count do assert(multi:start("GET", numbered.url .. "/n")) end
+      local lowest, highest = math.huge, 0
+      for _ = 1, count do
+        local number = assert(tonumber(select(4, multi:wait(5))))
+        lowest, highest = math.min(lowest, number), math.max(highest, number)
+      end
+      return lowest, highest
+    end
+    local first = assert(transport:multi(2))
+    local _, opened = connections_of(first, 2)
+    first:close()
+    local again = assert(transport:multi(2))
+    assert.is_true(select(2, connections_of(again, 2)) <= opened, "the same connections, kept")
+    assert.is_nil(first:start("GET", numbered.url .. "/n"), "a closed Multi stays closed, whoever holds it now")
+    local inner = assert(transport:multi(1))
+    local own = connections_of(inner, 1)
+    assert.is_true(own > opened, "lent already: one of its own, with a connection of its own")
+    inner:close()
+    again:close()
+    local smaller = assert(transport:multi(1))
+    assert.is_true(select(2, connections_of(smaller, 1)) <= opened, "the kept one, bigger than asked")
+    smaller:close()
+    local bigger = assert(transport:multi(3))
+    assert.is_true(connections_of(bigger, 3) > own, "grown: a new one")
+    transport:close()
+    assert(bigger:start("GET", numbered.url .. "/n"))
+    assert.equals(200, select(2, bigger:wait(5)), "lent when its transport closed: it goes on until closed")
+    bigger:close()
+    numbered:stop()
+  end)
+
   it("is collected with transfers in flight, before or after its transport", function()
     for round = 1, 10 do
       local transport = assert(curl.new())

@@ -68,22 +68,23 @@ local function why_one_at_a_time()
     .. " transport inside nginx, can): give concurrency = 1, or leave it out"
 end
 
--- The options checked, with their defaults, and the engine module; or nil, err.
-local function settings(pipeline, options)
+-- The options checked, with their defaults, and the engine module; or nil,
+-- err, its message starting with `who` (map, or the bulk helper called).
+local function settings(pipeline, options, who)
   if options == nil then options = {} end
   if type(options) ~= "table" then
-    return nil, errors.invalid_argument("map: options must be a table with " .. table.concat(OPTIONS.names, ", ")
+    return nil, errors.invalid_argument(who .. ": options must be a table with " .. table.concat(OPTIONS.names, ", ")
       .. " (got a " .. type(options) .. ")")
   end
   local copy, too_deep = validate.raw_copy(options, "options")
-  if not copy then return nil, errors.invalid_argument("map: " .. too_deep) end
+  if not copy then return nil, errors.invalid_argument(who .. ": " .. too_deep) end
   options = copy
   local message, field = validate.fields(OPTIONS, options, "option")
-  if message then return nil, errors.invalid_argument("map: " .. message, field) end
+  if message then return nil, errors.invalid_argument(who .. ": " .. message, field) end
   local engine_module = concurrent_engine(pipeline)
   if not engine_module then
     if options.concurrency and options.concurrency > 1 then
-      return nil, errors.invalid_argument("map: concurrency = " .. options.concurrency .. " is not possible: "
+      return nil, errors.invalid_argument(who .. ": concurrency = " .. options.concurrency .. " is not possible: "
         .. why_one_at_a_time(), "concurrency")
     end
     engine_module = require "sinchnumbers.tasks.sequential"
@@ -118,7 +119,7 @@ function map.run(pipeline, items, fn, options, task_client_for)
     return nil, errors.invalid_argument("map: fn must be a function(client, item, index), got a " .. type(fn), "fn")
   end
   local engine_module
-  options, engine_module = settings(pipeline, options)
+  options, engine_module = settings(pipeline, options, "map")
   if not options then return nil, engine_module end
   local total, results = #items, {}
   -- No more tasks (and handles of a Multi) than items.
@@ -203,6 +204,9 @@ function map.bulk(client, bulk, phone_numbers, check, usage, ...)
   local body, options, extra
   if bulk.body then body, options, extra = ... else options, extra = ... end
   if extra ~= nil then return nil, errors.invalid_argument(name .. ": too many arguments: it is " .. usage) end
+  -- Checked here too, so that a refusal names the helper, not map.
+  local checked, refused = settings(client._pipeline, options, name)
+  if not checked then return nil, refused end
   local not_array = not_an_array(phone_numbers)
   if not_array then
     return nil, errors.invalid_argument(name .. ": phone_numbers must be an array of phone numbers in E.164"

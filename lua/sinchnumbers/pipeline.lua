@@ -347,15 +347,32 @@ local function wait_for_turn(self, ends_at, method, url, attempts, slept_until)
   end
 end
 
--- The timeouts of one try: the client's, or less when the call's deadline
--- is nearer. Returns nil when no time is left for a try.
-local function try_timeouts(self, ends_at)
+-- The call's timeouts with `idempotent = true`, made once for each table of
+-- them: an idempotent request may ride a kept-alive connection (the
+-- transport contract's "Sending again").
+local idempotent_options = setmetatable({}, { __mode = "k" })
+
+local function idempotent_timeouts(timeouts)
+  local options = idempotent_options[timeouts]
+  if not options then
+    options = { timeout = timeouts.timeout, connect_timeout = timeouts.connect_timeout, idempotent = true }
+    idempotent_options[timeouts] = options
+  end
+  return options
+end
+
+-- The request options of one try: the client's timeouts, or less when the
+-- call's deadline is nearer, and whether the request is idempotent. Returns
+-- nil when no time is left for a try.
+local function try_timeouts(self, ends_at, idempotent)
   local timeouts = self.timeouts
-  if not ends_at then return timeouts end
-  local left = ends_at - self.precise_clock()
-  if left < SHORTEST_TRY then return nil end
-  if left >= timeouts.timeout and left >= timeouts.connect_timeout then return timeouts end
-  return { timeout = min(timeouts.timeout, left), connect_timeout = min(timeouts.connect_timeout, left), cut = true }
+  local left = ends_at and ends_at - self.precise_clock()
+  if left and left < SHORTEST_TRY then return nil end
+  if not left or (left >= timeouts.timeout and left >= timeouts.connect_timeout) then
+    return idempotent and idempotent_timeouts(timeouts) or timeouts
+  end
+  return { timeout = min(timeouts.timeout, left), connect_timeout = min(timeouts.connect_timeout, left), cut = true,
+    idempotent = idempotent or nil }
 end
 
 -- Sends one request, trying again as the policy allows, and returns the
@@ -380,7 +397,7 @@ local function send_with_retries(self, described, url, body, ends_at, content_ty
     end
     local late = wait_for_turn(self, ends_at, method, url, attempts, slept_until)
     if late then return nil, late end
-    local timeouts = try_timeouts(self, ends_at)
+    local timeouts = try_timeouts(self, ends_at, idempotent)
     if not timeouts then
       return nil, errors.new("timeout", deadline_words(self) .. " ran out before the request was sent",
         { sent = false, retryable = false, method = method, url = url, attempts = attempts })

@@ -9,6 +9,8 @@
 --     later = "...",                       -- optional: sent 50 ms after `answer`
 --     echo = "HTTP/1.1 500 Oops",          -- instead of `answer`: this status line, and
 --                                          -- the request's head as a text/plain body
+--     connection_number = true,            -- instead of `answer`: a 200 whose body is the
+--                                          -- connection's number (1 for the first accepted)
 --     close = true }                       -- optional: close after answering
 -- A request no rule matches gets a 404. LOG_FILE gets "METHOD TARGET" per request.
 local socket = require "socket"
@@ -35,6 +37,8 @@ end
 
 -- Reads one request (head and Content-Length body) and answers it.
 -- Returns false when the connection is to be closed.
+local numbers, accepted = {}, 0 -- connection -> its number
+
 local function serve_one(connection)
   local request_line = connection:receive("*l")
   if not request_line then return false end
@@ -54,6 +58,9 @@ local function serve_one(connection)
   if rule.echo then
     local text = table.concat(head, "\r\n")
     connection:send(("%s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"):format(rule.echo, #text, text))
+  elseif rule.connection_number then
+    local text = tostring(numbers[connection])
+    connection:send(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"):format(#text, text))
   else
     connection:send(rule.answer)
   end
@@ -75,6 +82,8 @@ while true do
       if connection then
         connection:settimeout(2)
         connections[#connections + 1] = connection
+        accepted = accepted + 1
+        numbers[connection] = accepted
       end
     else
       if not serve_one(ready) then

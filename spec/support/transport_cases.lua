@@ -406,6 +406,7 @@ cases.list = {
       { method = "GET", url = "/echo", opts = { timeout = 0 } },
       { method = "GET", url = "/echo", opts = { connect_timeout = "soon" } },
       { method = "GET", url = "/echo", opts = { timeout = contract.MAX_SECONDS + 1 } },
+      { method = "PATCH", url = "/echo", opts = { idempotent = "yes" } },
     },
     check = function(results)
       for i, result in ipairs(results) do
@@ -415,6 +416,7 @@ cases.list = {
       end
       assert.matches("above the limit of " .. contract.MAX_URL_BYTES, results[9].err.message)
       assert.matches("timeout must be a number of seconds above 0 and at most 86400", results[11].err.message)
+      assert.matches("idempotent must be true, false or nil", results[#results].err.message)
     end,
   },
   {
@@ -438,10 +440,37 @@ cases.list = {
     end,
   },
   {
+    name = "sends an idempotent PATCH (an update) on the kept-alive connection",
+    calls = {
+      { method = "GET", url = "/echo" },
+      { method = "PATCH", url = "/echo", body = "{}", opts = { idempotent = true } },
+    },
+    check = function(results)
+      assert.equals(200, results[2].status)
+      assert.equals(results[1].headers["x-connection"], results[2].headers["x-connection"], "one connection")
+      assert.equals(tostring(tonumber(results[1].headers["x-connection-requests"]) + 1),
+        results[2].headers["x-connection-requests"])
+    end,
+  },
+  {
+    name = "sends an idempotent PATCH again on a fresh connection when a kept-alive one is dead",
+    calls = {
+      { method = "GET", url = "/flaky" },
+      { method = "PATCH", url = "/flaky", body = "{}", opts = { idempotent = true } },
+    },
+    check = function(results)
+      assert.equals("fresh\n", results[2].body)
+      assert.are_not.equal(results[1].headers["x-connection"], results[2].headers["x-connection"])
+    end,
+  },
+  {
     -- libcurl sends again by itself on a connection that turns out dead, and cannot be told not to.
-    name = "sends a POST only on a fresh connection, never on a kept-alive one",
+    name = "sends a POST not marked idempotent (a rent) only on a fresh connection, never on a kept-alive one",
     only = "curl",
-    calls = { { method = "GET", url = "/flaky" }, { method = "POST", url = "/flaky", body = "{}" } },
+    calls = {
+      { method = "GET", url = "/flaky" },
+      { method = "POST", url = "/flaky", body = "{}", opts = { idempotent = false } },
+    },
     check = function(results)
       assert.equals("fresh\n", results[2].body)
       assert.are_not.equal(results[1].headers["x-connection"], results[2].headers["x-connection"])

@@ -226,7 +226,8 @@ function Engine:run(count, body)
 end
 
 --- Closes the Multi: transfers still in flight are aborted (their tasks
--- get a `network` error with `sent = true`). Safe twice.
+-- get a `network` error with `sent = true`), and the transport takes it
+-- back with its connections for the next engine. Safe twice.
 function Engine:close()
   self.closed = true
   self.multi:close()

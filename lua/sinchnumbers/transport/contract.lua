@@ -13,7 +13,7 @@
 -- - `invalid_argument`: the request or an option was refused before anything
 --   was sent (a method that is not upper-case letters, a URL with a line break
 --   or a NUL or longer than `MAX_URL_BYTES`, a header name that is not a token
---   or a value with CR, LF or NUL, a bad per-request timeout, a closed
+--   or a value with CR, LF or NUL, a bad per-request timeout or `idempotent` flag, a closed
 --   transport); `sent` is false;
 -- - `timeout`: a timeout or the whole request's time ran out;
 -- - `too_large`: the body is over `max_body_size` or the headers over
@@ -36,11 +36,15 @@
 -- gives one. With `success_headers = false` a 2xx answer comes with an empty
 -- header table (the client reads headers only on failures).
 --
--- **Sending again**: only a GET or HEAD may go out a second time by the
--- transport's own choice (on a fresh connection, when a kept-alive one turns
--- out dead before any answer). Any other method is never re-sent behind the
--- caller's back: libcurl sends it on a fresh connection only, the cosocket
--- transport fails with `sent = true`.
+-- **Sending again**: only a GET or HEAD, or a request whose `opts` say
+-- `idempotent = true` (the pipeline says so for every call that may be
+-- repeated: an update, a release; never a rent), may go out a second time
+-- by the transport's own choice (on a fresh connection, when a kept-alive
+-- one turns out dead before any answer), and so may ride a kept-alive
+-- connection. Any other request is never re-sent behind the caller's back:
+-- libcurl sends it on a fresh connection only, the cosocket transport fails
+-- with `sent = true`. A transport of the caller's own may ignore the flag
+-- (and never re-send): it allows, it does not oblige.
 --
 -- **TLS files** (`TLS_FILES`: `ca_file`, `client_cert`, `client_key`) are
 -- checked here, a file that cannot be opened refused before anything is sent;
@@ -337,6 +341,9 @@ function contract.check_request(method, url, headers, body, opts, settings)
         return contract.refused(("%s must be a number of seconds above 0 and at most %d")
           :format(name, contract.MAX_SECONDS))
       end
+    end
+    if opts.idempotent ~= nil and type(opts.idempotent) ~= "boolean" then
+      return contract.refused("idempotent must be true, false or nil")
     end
   end
   return nil

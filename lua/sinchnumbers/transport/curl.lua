@@ -78,16 +78,22 @@ end
 -- @treturn[2] nil
 -- @treturn[2] table `{ kind, message, curl_code, sent }` (see the contract)
 
---- Frees the libcurl handle. Safe to call twice; a request afterwards is
--- refused (`invalid_argument`). A `Multi` made from it goes on working.
+--- Frees the libcurl handle and the `Multi` it keeps. Safe to call twice; a
+-- request afterwards is refused (`invalid_argument`). A `Multi` lent out at
+-- the time goes on working until it is closed.
 -- @function Transport:close
 
---- Makes a `Multi` with this transport's settings (timeouts, caps, TLS
+--- Lends a `Multi` with this transport's settings (timeouts, caps, TLS
 -- files, proxy, user agent), for many requests at once: what `client:map`
--- runs on outside nginx (through `sinchnumbers.tasks.curl`). Not there on a
--- libcurl older than 7.80.
+-- runs on outside nginx (through `sinchnumbers.tasks.curl`). The transport
+-- keeps one Multi: made on the first call, it comes back when closed, with
+-- its handles and its connections (and TLS sessions), for the next call, so
+-- that one map after another connects once, as the sequential requests do.
+-- A call that asks for more handles than it has replaces it with a bigger
+-- one; a call while it is lent out (a map inside a map) gets a Multi of its
+-- own, freed when closed. Not there on a libcurl older than 7.80.
 -- @function Transport:multi
--- @tparam int size easy handles (transfers at once), 1 to 100, made as needed and kept
+-- @tparam int size easy handles (transfers at once), 1 to 100, made as needed and kept (at least `size`)
 -- @treturn[1] Multi
 -- @treturn[2] nil
 -- @treturn[2] table an `invalid_argument` error (a bad size, a closed transport)
@@ -98,7 +104,7 @@ end
 -- connections: with `CURLPIPE_MULTIPLEX`, and `CURLOPT_PIPEWAIT` over TLS,
 -- transfers to a server that offers HTTP/2 (ALPN) are streams of one
 -- connection. Its settings are its own copy: it outlives the transport it
--- was made from. `close`, garbage collection and `__close` may come in any
+-- was lent by. `close`, garbage collection and `__close` may come in any
 -- order and any number of times; `tostring` names libcurl, the size and the
 -- transfers pending.
 -- @type Multi
@@ -135,9 +141,11 @@ end
 -- @function Multi:pending
 -- @treturn int
 
---- Aborts the transfers in flight and frees the handles and the
--- connections. Safe twice; `start` afterwards is refused (`invalid_argument`),
--- `wait` returns nothing.
+--- Aborts the transfers in flight and ends this use of the Multi: the one
+-- its transport keeps goes back to it with its handles and idle
+-- connections, any other is freed. Safe twice; through this object `start`
+-- afterwards is refused (`invalid_argument`) and `wait` returns nothing,
+-- whoever is lent the kept one next.
 -- @function Multi:close
 
 return curl

@@ -62,7 +62,8 @@ local COSOCKET_PHASES = {
 local FRAMING_HEADERS = contract.FRAMING_HEADERS
 
 -- Methods that may be sent again on a fresh connection when a pooled one
--- turns out to be dead: they change nothing on the server.
+-- turns out to be dead: they change nothing on the server (so may a
+-- request the caller says is idempotent: the contract's "Sending again").
 local SAFE_METHODS = { GET = true, HEAD = true }
 
 --- True when running inside nginx in a phase where cosockets work:
@@ -667,12 +668,13 @@ function Transport:request(method, url, headers, body, opts)
       timeouts)
     if status then return status, answer_headers, answer_body end
     -- A pooled connection the server had closed took the request but gave
-    -- nothing back. A GET or HEAD goes out again on the next connection:
-    -- the pool hands out its other idle ones, each found dead is closed,
-    -- and a fresh connection ends the loop. Anything else might have been
-    -- acted on, so the caller's policy decides (err.sent is true).
+    -- nothing back. A GET or HEAD, or a request the caller says is
+    -- idempotent, goes out again on the next connection: the pool hands out
+    -- its other idle ones, each found dead is closed, and a fresh connection
+    -- ends the loop. Anything else might have been acted on, so the
+    -- caller's policy decides (err.sent is true).
     local err, dead_pooled = answer_headers, answer_body
-    if not (dead_pooled and SAFE_METHODS[method]) then return nil, err end
+    if not (dead_pooled and (SAFE_METHODS[method] or opts and opts.idempotent)) then return nil, err end
   end
 end
 
