@@ -46,10 +46,22 @@ case "${1:-}" in
   *) echo "usage: sh tools/deps.sh [--print] demo|docs|test|bench" >&2; exit 2 ;;
 esac
 
+# A package whose command another package brought counts as there: NodeSource's
+# nodejs carries npm, and Debian's npm cannot be installed beside it.
+provided_otherwise() {
+  case "$1" in
+    npm) command -v npm >/dev/null 2>&1 ;;
+    *) return 1 ;;
+  esac
+}
+
 missing=""
 for p in $packages; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  case "$status" in *"install ok installed"*) ;; *) missing="$missing $p" ;; esac
+  case "$status" in
+    *"install ok installed"*) ;;
+    *) provided_otherwise "$p" || missing="$missing $p" ;;
+  esac
 done
 
 [ -z "$missing" ] && exit 0
