@@ -197,8 +197,8 @@ end
 
 -- The client that client:map hands to fn: the client's methods and
 -- requests, its calls through the engine's view of the client's pipeline
--- (map.lua). Not a Client by its metatable, so it has no __gc: collecting
--- it must not close the client it stands for; its close() closes that one.
+-- (map.lua). Not a Client by its metatable; its close() closes the client
+-- it stands for.
 local TaskClient = { __index = Client, __tostring = Client.__tostring }
 
 local function task_client(client, task_pipeline)
@@ -314,16 +314,16 @@ end
 -- Releases the handles of the transport the client made (a transport of
 -- the caller's own is the caller's to close); every later call returns
 -- nil, err. Safe to call more than once; also the client's __close (a
--- `<close>` variable on 5.4) and __gc (5.2 and later: tables have no
--- finalizers on 5.1 and LuaJIT, where the libcurl transport's own __gc
--- frees its handle).
+-- `<close>` variable on 5.4). Not its __gc: a call's pipeline outlives the
+-- client table (`sinchnumbers.new{...}:get_active_number(n)` drops it before
+-- the answer), and the libcurl transport's own __gc frees its handle once
+-- no pipeline uses it.
 function Client:close()
   local client = client_behind(self)
   if client then (client._stands_for or client)._pipeline:close() end
   return true
 end
 Client.__close = Client.close
-Client.__gc = Client.close
 
 -- Calls fn(client, item, index) for every item, in tasks that run at once
 -- (map.lua); returns results, summary, or nil, err.
