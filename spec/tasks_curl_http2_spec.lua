@@ -2,6 +2,7 @@
 -- and a certificate made here with the openssl command), 20 GETs at once,
 -- and nginx's access log showing that they shared one connection and spoke
 -- HTTP/2 (libcurl's CURLPIPE_MULTIPLEX and CURLOPT_PIPEWAIT).
+local helper = require "support.client_helper"
 local nginx = require "support.nginx"
 local files = require "support.files"
 local socket = require "socket"
@@ -9,31 +10,20 @@ local curl = require "sinchnumbers.transport.curl"
 local pipeline = require "sinchnumbers.pipeline"
 local tasks = require "sinchnumbers.tasks.curl"
 
-local function engine_runs()
-  local probe = assert(curl.new())
-  local usable = tasks.usable { transport = probe }
-  probe:close()
-  return usable
-end
-
-if not nginx.available() or not engine_runs() then
+if not nginx.available() or not helper.curl_engine_runs() then
   describe("HTTP/2 through the curl engine", function()
     pending("needs nginx (make deps), and LuaJIT or Lua 5.2 or later")
   end)
   return
 end
 
-local function openssl(dir, command)
-  assert(os.execute(("cd %s && openssl %s >/dev/null 2>&1"):format(dir, command)), "openssl " .. command)
-end
-
 -- ca.pem, and server.pem (with server-key.pem) that it signed for 127.0.0.1.
 local function make_certificates()
   local dir = assert(io.popen("mktemp -d /tmp/sinchnumbers-h2.XXXXXX")):read("*l")
-  openssl(dir, "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca -keyout ca-key.pem -out ca.pem")
-  openssl(dir, "req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server-key.pem -out server.csr")
+  files.openssl(dir, "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca -keyout ca-key.pem -out ca.pem")
+  files.openssl(dir, "req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server-key.pem -out server.csr")
   files.write(dir .. "/server.ext", "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1\n")
-  openssl(dir, "x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 1"
+  files.openssl(dir, "x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 1"
     .. " -extfile server.ext -out server.pem")
   return dir
 end

@@ -7,14 +7,7 @@ local socket = require "socket"
 local curl = require "sinchnumbers.transport.curl"
 local tasks = require "sinchnumbers.tasks.curl"
 
-local function engine_runs()
-  local probe = assert(curl.new())
-  local usable = tasks.usable { transport = probe }
-  probe:close()
-  return usable
-end
-
-if not engine_runs() then
+if not helper.curl_engine_runs() then
   describe("the curl engine", function()
     it("is not usable on PUC Lua 5.1, which cannot yield across pcall", function()
       local client = helper.client { url = "http://127.0.0.1:1" }

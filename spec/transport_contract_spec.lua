@@ -1,6 +1,8 @@
 -- Every transport against the one table of contract cases
 -- (spec/support/transport_cases.lua), over real HTTP on loopback against a
 -- real nginx: libcurl in this process, cosockets inside that nginx.
+local client_helper = require "support.client_helper"
+local files = require "support.files"
 local nginx = require "support.nginx"
 local tinyproxy = require "support.tinyproxy"
 local transport_cases = require "support.transport_cases"
@@ -14,20 +16,16 @@ if not nginx.available() then
   return
 end
 
-local function openssl(dir, command)
-  assert(os.execute(("cd %s && openssl %s >/dev/null 2>&1"):format(dir, command)), "openssl " .. command)
-end
-
 -- A self-signed cert.pem for the TLS server; for the one that asks for a
 -- client certificate, a CA (ca.pem), its server.pem and its client.pem, and a
 -- stranger.pem from a CA of its own.
 local function make_certificates()
   local dir = assert(io.popen("mktemp -d /tmp/sinchnumbers-cert.XXXXXX")):read("*l")
   local loopback = "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1"
-  openssl(dir, "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext " .. loopback
+  files.openssl(dir, "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext " .. loopback
     .. " -keyout key.pem -out cert.pem")
   for _, ca in ipairs { "ca", "stranger-ca" } do
-    openssl(dir, ("req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=%s -keyout %s-key.pem -out %s.pem")
+    files.openssl(dir, ("req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=%s -keyout %s-key.pem -out %s.pem")
       :format(ca, ca, ca))
   end
   local signed = {
@@ -36,14 +34,14 @@ local function make_certificates()
     { name = "stranger", ca = "stranger-ca", subject = "/CN=stranger", ext = "extendedKeyUsage=clientAuth" },
   }
   for _, cert in ipairs(signed) do
-    openssl(dir, ("req -newkey rsa:2048 -nodes -subj %s -keyout %s-key.pem -out %s.csr")
+    files.openssl(dir, ("req -newkey rsa:2048 -nodes -subj %s -keyout %s-key.pem -out %s.csr")
       :format(cert.subject, cert.name, cert.name))
     local ext = dir .. "/" .. cert.name .. ".ext"
     local file = assert(io.open(ext, "w"))
     file:write(cert.ext, "\n")
     file:close()
-    openssl(dir, ("x509 -req -in %s.csr -CA %s.pem -CAkey %s-key.pem -CAcreateserial -days 1 -extfile %s -out %s.pem")
-      :format(cert.name, cert.ca, cert.ca, ext, cert.name))
+    files.openssl(dir, ("x509 -req -in %s.csr -CA %s.pem -CAkey %s-key.pem -CAcreateserial -days 1"
+      .. " -extfile %s -out %s.pem"):format(cert.name, cert.ca, cert.ca, ext, cert.name))
   end
   return dir
 end
@@ -180,18 +178,10 @@ local function resolved(calls, context)
   return copies
 end
 
--- Whether the curl engine runs here (not on PUC Lua 5.1).
-local function engine_runs()
-  local probe = assert(require("sinchnumbers.transport.curl").new())
-  local usable = require("sinchnumbers.tasks.curl").usable { transport = probe }
-  probe:close()
-  return usable
-end
-
 for _, transport in ipairs(TRANSPORTS) do
   local family = transport.family or transport.name
   describe("the " .. transport.name .. " transport", function()
-    if transport.needs == "engine" and not engine_runs() then
+    if transport.needs == "engine" and not client_helper.curl_engine_runs() then
       pending("the curl engine needs LuaJIT or Lua 5.2 or later")
       return
     end

@@ -90,4 +90,12 @@ function helper.rented_number(client)
   return phone_number
 end
 
+--- Whether the curl engine of client:map runs here (not on PUC Lua 5.1).
+function helper.curl_engine_runs()
+  local probe = assert(require("sinchnumbers.transport.curl").new())
+  local usable = require("sinchnumbers.tasks.curl").usable { transport = probe }
+  probe:close()
+  return usable
+end
+
 return helper

@@ -25,4 +25,9 @@ function files.write(path, text)
   file:close()
 end
 
+--- Runs `openssl COMMAND` in `dir` (the specs' certificates); raises when it fails.
+function files.openssl(dir, command)
+  assert(os.execute(("cd %s && openssl %s >/dev/null 2>&1"):format(dir, command)), "openssl " .. command)
+end
+
 return files
