@@ -6,17 +6,9 @@
 --             or: program, engine, "rate", rate_limit, requests, busiest second, busiest window, seconds
 local many_path, machine_path = assert(arg[1]), assert(arg[2])
 
-local function split(line)
-  local fields = {}
-  for field in (line .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = field end
-  return fields
-end
-
-local machine = {}
-for line in io.lines(machine_path) do
-  local fields = split(line)
-  machine[fields[1]] = table.concat(fields, "\t", 2)
-end
+local tsv = require "bench.tsv"
+local split = tsv.split
+local machine = tsv.machine(machine_path)
 
 local function median(values)
   local sorted = { table.unpack(values) }

@@ -5,17 +5,9 @@
 --                or: program, Lua, "callgrind", call, "instructions", per call
 local results_path, machine_path = assert(arg[1]), assert(arg[2])
 
-local function split(line)
-  local fields = {}
-  for field in (line .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = field end
-  return fields
-end
-
-local machine = {}
-for line in io.lines(machine_path) do
-  local fields = split(line)
-  machine[fields[1]] = table.concat(fields, "\t", 2)
-end
+local tsv = require "bench.tsv"
+local split = tsv.split
+local machine = tsv.machine(machine_path)
 
 -- rows in the order first seen; each { program, lua, call, rounds = {}, rss = {} }
 local rows, by_key = {}, {}
