@@ -47,6 +47,7 @@ typedef struct {
     sn_request request;                 /* request.easy is NULL until first used */
     struct multi *owner;
     lua_Integer id;                     /* of the transfer on it */
+    int local_port, remote_port;        /* of its connection, once libcurl named it (0 before) */
     enum { SLOT_FREE, SLOT_RUNNING, SLOT_ENDED } state;
     CURLcode code;                      /* how it ended */
 } slot;
@@ -62,6 +63,7 @@ typedef struct multi {
     struct multi **keeper;              /* the transport's field that keeps it, or NULL */
     int lent;                           /* a handle points at it */
     int perform_due;                    /* libcurl polled, or was given a transfer, since it last performed */
+    int cleanliness_due;                /* a transfer started since the idle connections were last looked at */
 } multi;
 
 /* The Lua object: a handle on a multi, NULL once closed. */
@@ -92,6 +94,8 @@ static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int prima
     slot *s = userdata;
     (void)primary_ip;
     (void)local_ip;
+    s->local_port = local_port;
+    s->remote_port = primary_port;
     sn_connections_busy(&s->owner->connections, local_port, primary_port);
     return CURL_PREREQFUNC_OK;
 }
@@ -138,15 +142,15 @@ static int multi_start(lua_State *L)
      * (no ALPN): waiting there would only delay the first transfers. */
     url = lua_tostring(L, 3);
     curl_easy_setopt(s->request.easy, CURLOPT_PIPEWAIT, (long)(strncasecmp(url, "https:", 6) == 0));
-    sn_connections_drop_unclean(&m->connections);
     if ((added = curl_multi_add_handle(m->handle, s->request.easy)) != CURLM_OK) {
         curl_easy_setopt(s->request.easy, CURLOPT_POSTFIELDS, NULL);
         return sn_push_usage_error(L, curl_multi_strerror(added));
     }
     s->state = SLOT_RUNNING;
     s->id = ++m->last_id;
+    s->local_port = s->remote_port = 0;
     m->running++;
-    m->perform_due = 1;
+    m->perform_due = m->cleanliness_due = 1;
     lua_pushinteger(L, s->id);
     return 1;
 }
@@ -163,8 +167,14 @@ static void collect_ended(multi *m)
             continue;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&s);
         s->code = message->data.result;
-        /* Before the handle leaves: only then does it still name its connection. */
-        sn_connections_note(&m->connections, &s->request);
+        /* Its connection by the ports on_prereq was told: asking libcurl for
+         * the socket (CURLINFO_ACTIVESOCKET) walks its whole cache. */
+        if (s->local_port > 0) {
+            long version = 0;
+            curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);
+            sn_connections_idle(&m->connections, s->local_port, s->remote_port,
+                                version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1);
+        }
         curl_multi_remove_handle(m->handle, easy);
         s->state = SLOT_ENDED;
         m->running--;
@@ -214,6 +224,12 @@ static int multi_wait(lua_State *L)
          * out would find nothing new, and costs libcurl a poll() of every
          * connection (a transfer started since makes one due). */
         if (m->running && m->perform_due) {
+            /* libcurl picks the connections of the transfers started since
+             * in perform: one poll() looks at every idle one before. */
+            if (m->cleanliness_due) {
+                sn_connections_drop_unclean(&m->connections);
+                m->cleanliness_due = 0;
+            }
             curl_multi_perform(m->handle, &still_running);
             collect_ended(m);
             m->perform_due = 0;

@@ -832,6 +832,11 @@ void sn_connections_drop_unclean(sn_connections *c)
     for (nfds_t i = 0; i < watched; i++)
         if (c->polled[i].revents)
             shutdown(c->polled[i].fd, SHUT_RDWR);
+    /* Shut down, they have nothing more to say: not looked at again. */
+    for (int i = 0; i < c->count; i++)
+        for (nfds_t j = 0; j < watched; j++)
+            if (c->polled[j].revents && c->polled[j].fd == c->list[i].fd)
+                c->list[i].http1 = 0;
 }
 
 static int port_of(curl_socket_t fd, int peer)
@@ -863,5 +868,16 @@ void sn_connections_busy(sn_connections *c, int local_port, int remote_port)
         }
         if (s->local_port == local_port && s->remote_port == remote_port)
             s->busy = 1;
+    }
+}
+
+void sn_connections_idle(sn_connections *c, int local_port, int remote_port, int http1)
+{
+    for (int i = 0; i < c->count; i++) {
+        sn_socket *s = &c->list[i];
+        if (s->local_port == local_port && s->remote_port == remote_port) {
+            s->busy = 0;
+            s->http1 = http1;
+        }
     }
 }

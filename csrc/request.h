@@ -105,6 +105,8 @@ SN_INTERNAL void sn_connections_note(sn_connections *c, sn_request *r);
 SN_INTERNAL void sn_connections_drop_unclean(sn_connections *c);
 /* A Multi's transfer is on the connection between these ports: not idle. */
 SN_INTERNAL void sn_connections_busy(sn_connections *c, int local_port, int remote_port);
+/* That transfer ended: the connection is idle, and spoke HTTP/1 or not. */
+SN_INTERNAL void sn_connections_idle(sn_connections *c, int local_port, int remote_port, int http1);
 
 /*
  * Splits one raw response header line ("Name: value\r\n") into its name and
