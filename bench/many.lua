@@ -4,18 +4,23 @@
 -- bench/run.sh under each Lua,
 --
 --   lua bench/many.lua timing     rounds of: sequential and map without the
---                                 delay, map with it
+--                                 delay, map with it, and the JSON decode of
+--                                 the answer alone (the client's own json.decode,
+--                                 as many times as there are GETs)
 --   lua bench/many.lua memory     map over 2,000 and 20,000 items without the delay
 --   lua bench/many.lua rate       map over BENCH_MANY_RATE_N items at rate_limit = 50
 --
 -- and inside nginx (bench/many_openresty.conf) through `many.serve()`, where
 -- map's tasks are light threads. Settings from the environment: BENCH_MANY_URL
--- (the server), BENCH_MANY_N (200), BENCH_MANY_CONCURRENCY (20),
--- BENCH_MANY_ROUNDS (5). Prints, like bench/multi_curl.c:
+-- (the server), BENCH_MANY_BODY (the file of the answer it serves, for the
+-- decode case), BENCH_MANY_N (200), BENCH_MANY_CONCURRENCY (20),
+-- BENCH_MANY_ROUNDS (5), BENCH_MANY_CASES (which timing cases: all when
+-- unset). Prints, like bench/multi_curl.c:
 --   <case>\tround\t<n>\t<wall s>\t<cpu s>
 --   memory\t<items>\t<kB beyond the results>\t<kB of the results>
 -- CPU is os.clock(): this process's user + system time (bench/measure.lua says why).
 local sinchnumbers = require "sinchnumbers"
+local json = require "sinchnumbers.json"
 
 local many = {}
 
@@ -31,6 +36,8 @@ function many.settings(getenv)
     rounds = number("BENCH_MANY_ROUNDS", 5),
     rate_n = number("BENCH_MANY_RATE_N", 2000),
     rate_limit = number("BENCH_MANY_RATE_LIMIT", 50),
+    body_file = getenv("BENCH_MANY_BODY"),
+    cases = getenv("BENCH_MANY_CASES"),
   }
 end
 
@@ -73,24 +80,41 @@ local function map(client, items, concurrency)
   return results
 end
 
+-- What each call spends decoding its answer, measured alone: the server's
+-- answer through the client's own json.decode, once for each item.
+local function decoder_of(settings)
+  local file = assert(io.open(assert(settings.body_file, "BENCH_MANY_BODY is not set: run bench/run.sh"), "rb"))
+  local body = file:read("*a")
+  file:close()
+  return function(_, items)
+    for _ = 1, #items do check(json.decode(body)) end
+  end
+end
+
+local TIMING_CASES = {
+  { name = "sequential", path = "/fast", run = sequential },
+  { name = "fast", path = "/fast", run = map },
+  { name = "delay", path = "/delay", run = map },
+  { name = "decode" },
+}
+
 --- The timing rounds; `clock()` gives wall seconds. Returns the lines.
 function many.timing(settings, clock)
   local items = phones(settings.n)
-  local cases = {
-    { name = "sequential", client = client_of(settings, "/fast"), run = sequential },
-    { name = "fast", client = client_of(settings, "/fast"), run = map },
-    { name = "delay", client = client_of(settings, "/delay"), run = map },
-  }
   local lines = {}
-  for _, case in ipairs(cases) do
-    case.run(case.client, items, settings.concurrency) -- warm-up: the token, the connections
-    for _ = 1, settings.rounds do
-      local wall, cpu = clock(), os.clock()
-      case.run(case.client, items, settings.concurrency)
-      cpu, wall = os.clock() - cpu, clock() - wall
-      lines[#lines + 1] = ("%s\tround\t%d\t%.6f\t%.6f"):format(case.name, settings.n, wall, cpu)
+  for _, case in ipairs(TIMING_CASES) do
+    if not settings.cases or (" " .. settings.cases .. " "):find(" " .. case.name .. " ", 1, true) then
+      local client = case.path and client_of(settings, case.path)
+      local run = case.run or decoder_of(settings)
+      run(client, items, settings.concurrency) -- warm-up: the token, the connections
+      for _ = 1, settings.rounds do
+        local wall, cpu = clock(), os.clock()
+        run(client, items, settings.concurrency)
+        cpu, wall = os.clock() - cpu, clock() - wall
+        lines[#lines + 1] = ("%s\tround\t%d\t%.6f\t%.6f"):format(case.name, settings.n, wall, cpu)
+      end
+      if client then client:close() end
     end
-    case.client:close()
   end
   return lines
 end

@@ -2,6 +2,7 @@
 -- bench/run.sh's measurements:
 --   lua5.4 bench/many_report.lua MANY_TSV MACHINE_TSV
 -- MANY_TSV lines: program, engine, case, "round", n, wall s, cpu s
+--             or: program, engine, case, "instructions", instructions per call
 --             or: program, engine, "memory", items, kB beyond the results, kB of the results
 --             or: program, engine, "rate", rate_limit, requests, busiest second, busiest window, seconds
 local many_path, machine_path = assert(arg[1]), assert(arg[2])
@@ -20,6 +21,7 @@ end
 
 -- rows in the order first seen: { program, engine, case, n, walls = {}, cpus = {} }
 local rows, by_key, memory, memory_engines, rates = {}, {}, {}, {}, {}
+local instructions = {} -- program|engine|case -> instructions per call
 for line in io.lines(many_path) do
   local f = split(line)
   local program, engine, case, kind = f[1], f[2], f[3], f[4]
@@ -29,6 +31,8 @@ for line in io.lines(many_path) do
   elseif case == "rate" then
     rates[#rates + 1] = { engine = engine, limit = tonumber(f[4]), requests = tonumber(f[5]),
       second = tonumber(f[6]), window = tonumber(f[7]), seconds = tonumber(f[8]) }
+  elseif kind == "instructions" then
+    instructions[program .. "|" .. engine .. "|" .. case] = tonumber(f[5])
   elseif kind == "round" then
     local key = program .. "|" .. engine .. "|" .. case
     local row = by_key[key]
@@ -43,10 +47,11 @@ end
 for i, row in ipairs(rows) do
   row.wall, row.cpu = median(row.walls), median(row.cpus)
   row.cpu_us = row.cpu / row.n * 1e6
+  row.instructions = instructions[row.program .. "|" .. row.engine .. "|" .. row.case]
   row.seen = i
 end
 -- By case, then the C reference, ours, the Node SDK; engines as they came.
-local CASE_ORDER = { sequential = 1, fast = 2, delay = 3 }
+local CASE_ORDER = { sequential = 1, fast = 2, delay = 3, decode = 4 }
 local PROGRAM_ORDER = { multi_curl = 1, sinchnumbers = 2, node = 3 }
 table.sort(rows, function(a, b)
   local case_a, case_b = CASE_ORDER[a.case] or 9, CASE_ORDER[b.case] or 9
@@ -73,6 +78,7 @@ local CASE_NAMES = {
   sequential = "one after another, no delay",
   fast = "20 in flight, no delay",
   delay = "20 in flight, 100 ms server",
+  decode = "the JSON decode of each answer, alone",
 }
 local function engine_name(engine) return ENGINE_NAMES[engine] or engine end
 
@@ -87,8 +93,10 @@ say("Measured by `make bench` (bench/run.sh) on ", machine.date or "?", " (load 
 say("")
 say("Each program makes ", n, " GETs of one active number against a local nginx (bench/many.conf) that")
 say("answers at once, or after 100 ms of a timer (so that it keeps any number of requests waiting at")
-say("once), one round of warm-up first (the token, the connections), then the rounds, of which the")
-say("table gives the median. (d) is libcurl's multi interface in C, 20 easy handles reused, no parsing:")
+say("once), in passes taken in turns (alternately forwards and backwards through the programs, so that")
+say("a change in the machine's load falls on all alike), each run with one round of warm-up first (the")
+say("token, the connections), then its rounds; the table gives the median of the rounds of all passes.")
+say("(d) is libcurl's multi interface in C, 20 easy handles reused, no parsing:")
 say("the CPU reference. (e) is `client:map(items, fn, { concurrency = 20 })` with `fn` calling")
 say("`get_active_number`: on libcurl's multi interface under Lua 5.4 and LuaJIT, on light threads and")
 say("cosockets inside nginx (bench/many_openresty.conf, its CPU the worker's `os.clock()`), and the")
@@ -101,16 +109,22 @@ say("(slid over each arrival): a request reaches the server a few ms after the c
 say("started, by a margin that varies, so that a full second slid from inside one burst of 50 takes")
 say("in the first requests of the next. Beside it, the most in one second of the run, counted from")
 say("the first arrival (the token request, whose connection makes it later than the others).")
+say("Beside them, the client's own `json.decode` (lua-cjson, and the integer fields on 5.3 and 5.4) of")
+say("the server's answer, as many times in a row: what each call spends decoding. **instr./call**:")
+say("instructions per call in user space, counted by valgrind's callgrind (runs of 1 and 3 rounds,")
+say("their difference over 2 rounds), which a busy machine does not disturb.")
 say("Memory: `collectgarbage(\"count\")` after a full collection, taken inside the last item's `fn`,")
 say("less the results (what a collection frees once they are dropped after `map`), for 2,000 and")
 say("20,000 items.")
 say("")
-say("| program | engine | case | rounds | wall s | CPU ms/round | CPU µs/call |")
-say("|---|---|---|---:|---:|---:|---:|")
+say("| program | engine | case | rounds | wall s | CPU ms/round | CPU µs/call | instr./call |")
+say("|---|---|---|---:|---:|---:|---:|---:|")
+local function thousands(count) return count and ("%.0fk"):format(count / 1000) or "" end
 for _, row in ipairs(rows) do
   say("| ", PROGRAM_NAMES[row.program] or row.program, " | ", engine_name(row.engine), " | ",
     CASE_NAMES[row.case] or row.case, " | ", ("%d × %d"):format(#row.walls, row.n), " | ",
-    ("%.3f"):format(row.wall), " | ", ("%.1f"):format(row.cpu * 1000), " | ", ("%.1f"):format(row.cpu_us), " |")
+    ("%.3f"):format(row.wall), " | ", ("%.1f"):format(row.cpu * 1000), " | ", ("%.1f"):format(row.cpu_us), " | ",
+    thousands(row.instructions), " |")
 end
 
 say("")
@@ -153,6 +167,31 @@ for _, engine in ipairs(memory_engines) do
     target("memory beyond the results, 2,000 → 20,000 items", engine, growth,
       ("%+.0f kB (results: %.0f kB → %.0f kB)"):format(growth, small.results, large.results), 256, "≤ 256 kB")
   end
+end
+
+-- Where a call's CPU goes under the 100 ms server: the decode measured alone,
+-- and the rest against the C reference, which decodes nothing.
+local shares = {}
+for _, row in ipairs(rows) do
+  local decode = row.program == "sinchnumbers" and row.case == "delay" and find("sinchnumbers", row.engine, "decode")
+  if decode and C_MULTI then
+    local line = ("- %s: %.1f µs of CPU a call, %.1f µs of it the decode alone; the rest is %.2f× the C"
+      .. " reference's %.1f µs"):format(engine_name(row.engine), row.cpu_us, decode.cpu_us,
+      (row.cpu_us - decode.cpu_us) / C_MULTI.cpu_us, C_MULTI.cpu_us)
+    if row.instructions and decode.instructions and C_MULTI.instructions then
+      line = line .. ("; in instructions %s, %s of them the decode, the rest %.2f× the reference's %s"):format(
+        thousands(row.instructions), thousands(decode.instructions),
+        (row.instructions - decode.instructions) / C_MULTI.instructions, thousands(C_MULTI.instructions))
+    end
+    shares[#shares + 1] = line .. "."
+  end
+end
+if #shares > 0 then
+  say("")
+  say("Where the CPU of a call goes with the 100 ms server (the decode's share is what the C")
+  say("reference, which parses nothing, does not do):")
+  say("")
+  for _, line in ipairs(shares) do say(line) end
 end
 
 io.write(table.concat(out, "\n"), "\n")

@@ -9,8 +9,10 @@
 # flight against a server that answers after 100 ms (bench/many.conf), by
 # client:map under Lua 5.4 and LuaJIT and inside nginx on light threads
 # (bench/many_openresty.conf), beside libcurl's multi interface in C
-# (bench/multi_curl.c) and the Sinch Node SDK (bench/node/many.js); then the
-# rate budget over 2,000 items and map's memory over 20,000.
+# (bench/multi_curl.c) and the Sinch Node SDK (bench/node/many.js), with the
+# client's JSON decode of the same answers timed alone and instructions
+# counted (callgrind); then the rate budget over 2,000 items and map's memory
+# over 20,000.
 # Writes bench/RESULTS.md (bench/report.lua, bench/many_report.lua) and prints
 # it, writes the README's table from it, and fails if a target was missed
 # (bench/summary.lua). BENCH_SECTION=calls or many (make bench SECTION=many)
@@ -24,8 +26,8 @@
 # BENCH_PASSES (8) passes, alternately forwards and backwards through the
 # programs, run each for BENCH_ROUNDS (5) rounds of both. Other settings:
 # BENCH_LUAS ("5.4 luajit 5.1"), BENCH_CALLGRIND (1: count instructions too),
-# BENCH_OUT (bench/RESULTS.md). The section "Many calls at once": BENCH_MANY_ROUNDS (5)
-# rounds of BENCH_MANY_N (200) GETs with BENCH_MANY_CONCURRENCY (20) in flight,
+# BENCH_OUT (bench/RESULTS.md). The section "Many calls at once": BENCH_MANY_PASSES (3)
+# passes of BENCH_MANY_ROUNDS (2) rounds of BENCH_MANY_N (200) GETs with BENCH_MANY_CONCURRENCY (20) in flight,
 # BENCH_MANY_RATE_N (2000; 0: none) items at BENCH_MANY_RATE_LIMIT (50) under Lua 5.4,
 # BENCH_MANY_LUAS ("5.4 luajit") for the plain Lua runs.
 # Expects the C modules built for each Lua: make LUA_VERSION=<v>.
@@ -102,7 +104,7 @@ if runs calls; then
 fi
 if runs many; then
   start_nginx bench/many.conf many
-  export BENCH_MANY_URL="http://127.0.0.1:$port"
+  export BENCH_MANY_URL="http://127.0.0.1:$port" BENCH_MANY_BODY="$prefix/json/active_number.json"
   start_nginx bench/many_openresty.conf openresty
   openresty_url="http://127.0.0.1:$port"
 fi
@@ -201,39 +203,99 @@ if runs calls; then
 fi
 
 # --- many calls at once ----------------------------------------------------
-# Each program in turn: the C reference and the Node SDK on the server's
+# The timing in passes, alternately forwards and backwards through the
+# programs (as the first section does), so that a change in the machine's
+# load falls on all alike: the C reference and the Node SDK on the server's
 # /fast and /delay parts, sinchnumbers (bench/many.lua) under each Lua of
-# MANY_LUAS and inside nginx; then the rate budget and the memory.
+# MANY_LUAS and inside nginx, BENCH_MANY_ROUNDS rounds of each case a pass;
+# the report pools the rounds. Then the instructions, the memory and the
+# rate budget.
 many="$prefix/many.tsv"
 : > "$many"
 MANY_LUAS="${BENCH_MANY_LUAS-5.4 luajit}"   # empty: none
+MANY_PASSES="${BENCH_MANY_PASSES:-3}"
 many_label() { # many_label <program> <engine>: prefix every line of $prefix/out
   awk -v label="$1	$2	" '{ print label $0 }' "$prefix/out" >> "$many"
 }
+lua_of() { case $1 in luajit) echo luajit ;; *) echo "lua$1" ;; esac; }
+many_timing() { # many_timing <program> [<lua>]: one run of its timing rounds, labelled
+  case $1 in
+    multi_curl|node)
+      for case in fast delay; do
+        if [ "$1" = multi_curl ]; then
+          build/bench/multi_curl "$BENCH_MANY_URL/$case" "$BENCH_PROJECT" "$TOKEN" $case > "$prefix/out"
+          many_label multi_curl C
+        else
+          node bench/node/many.js "$BENCH_MANY_URL/$case" "$BENCH_PROJECT" $case > "$prefix/out"
+          many_label node "Node $(node -v)"
+        fi
+      done ;;
+    openresty)
+      curl -sS -f -G -m 600 "$openresty_url/many" --data-urlencode "BENCH_MANY_URL=$BENCH_MANY_URL" \
+        --data-urlencode "BENCH_MANY_BODY=$BENCH_MANY_BODY" \
+        --data-urlencode "BENCH_MANY_N=${BENCH_MANY_N:-200}" --data-urlencode "BENCH_MANY_ROUNDS=$BENCH_MANY_ROUNDS" \
+        --data-urlencode "BENCH_MANY_CONCURRENCY=${BENCH_MANY_CONCURRENCY:-20}" > "$prefix/out" \
+        || { cat "$prefix/openresty-error.log" >&2; exit 1; }
+      many_label sinchnumbers openresty ;;
+    sinchnumbers)
+      LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$2/?.so;;" $(lua_of "$2") bench/many.lua timing > "$prefix/out"
+      many_label sinchnumbers "$2" ;;
+  esac
+}
 if runs many; then
-  for case in fast delay; do
-    echo "bench: many calls: C multi, $case ..." >&2
-    build/bench/multi_curl "$BENCH_MANY_URL/$case" "$BENCH_PROJECT" "$TOKEN" $case > "$prefix/out"
-    many_label "multi_curl" C
-    echo "bench: many calls: Node SDK, $case ..." >&2
-    node bench/node/many.js "$BENCH_MANY_URL/$case" "$BENCH_PROJECT" $case > "$prefix/out"
-    many_label "node" "Node $(node -v)"
+  export BENCH_MANY_ROUNDS="${BENCH_MANY_ROUNDS:-2}"
+  {
+    echo multi_curl; echo node
+    for v in $MANY_LUAS; do echo "sinchnumbers $v"; done
+    echo openresty
+  } > "$prefix/many-jobs"
+  pass=1
+  while [ "$pass" -le "$MANY_PASSES" ]; do
+    if [ $((pass % 2)) = 1 ]; then order=cat; else order=tac; fi
+    $order "$prefix/many-jobs" > "$prefix/many-jobs.pass"
+    while read -r program lua; do
+      echo "bench: many calls: pass $pass: $program ${lua:-} ..." >&2
+      many_timing "$program" $lua < /dev/null
+    done < "$prefix/many-jobs.pass"
+    pass=$((pass + 1))
   done
+  # Instructions per call in user space (callgrind), steady where the CPU
+  # times are not: runs of 1 and of 3 rounds after the warm-up, their
+  # difference over 2 rounds of BENCH_MANY_N calls; for the C reference and
+  # for map under each Lua, with the 100 ms server, and for the decode alone.
+  many_instructions() { # many_instructions <case> <command...>: instructions per call
+    mi_case=$1; shift
+    for mi_rounds in 1 3; do
+      BENCH_MANY_ROUNDS=$mi_rounds BENCH_MANY_CASES=$mi_case valgrind -q --tool=callgrind \
+        --callgrind-out-file="$prefix/callgrind-$mi_rounds.out" "$@" < /dev/null > /dev/null 2> "$prefix/valgrind.log" \
+        || { tail -5 "$prefix/valgrind.log" >&2; return 1; }
+    done
+    echo $(( ($(sed -n 's/^\(summary\|totals\): *//p' "$prefix/callgrind-3.out" | head -1) \
+      - $(sed -n 's/^\(summary\|totals\): *//p' "$prefix/callgrind-1.out" | head -1)) / (2 * ${BENCH_MANY_N:-200}) ))
+  }
+  if [ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind > /dev/null; then
+    echo "bench: many calls: instructions ..." >&2
+    if count=$(many_instructions delay build/bench/multi_curl "$BENCH_MANY_URL/delay" "$BENCH_PROJECT" "$TOKEN" delay); then
+      printf 'delay\tinstructions\t%d\n' "$count" > "$prefix/out"
+      many_label multi_curl C
+    fi
+    for v in $MANY_LUAS; do
+      : > "$prefix/counts"
+      for case in delay decode; do
+        if count=$(LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$v/?.so;;" many_instructions $case \
+            "$(lua_of "$v")" bench/many.lua timing); then
+          printf '%s\tinstructions\t%d\n' "$case" "$count" >> "$prefix/counts"
+        fi
+      done
+      mv "$prefix/counts" "$prefix/out"
+      many_label sinchnumbers "$v"
+    done
+  fi
   for v in $MANY_LUAS; do
-    case $v in luajit) interpreter=luajit ;; *) interpreter=lua$v ;; esac
-    echo "bench: many calls: sinchnumbers under $v ..." >&2
-    LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$v/?.so;;" $interpreter bench/many.lua timing > "$prefix/out"
-    many_label sinchnumbers "$v"
     echo "bench: many calls: memory under $v ..." >&2
-    LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$v/?.so;;" $interpreter bench/many.lua memory > "$prefix/out"
+    LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$v/?.so;;" $(lua_of "$v") bench/many.lua memory > "$prefix/out"
     many_label sinchnumbers "$v"
   done
-  echo "bench: many calls: sinchnumbers inside nginx ..." >&2
-  curl -sS -f -G -m 600 "$openresty_url/many" --data-urlencode "BENCH_MANY_URL=$BENCH_MANY_URL" \
-    --data-urlencode "BENCH_MANY_N=${BENCH_MANY_N:-200}" --data-urlencode "BENCH_MANY_ROUNDS=${BENCH_MANY_ROUNDS:-5}" \
-    --data-urlencode "BENCH_MANY_CONCURRENCY=${BENCH_MANY_CONCURRENCY:-20}" > "$prefix/out" \
-    || { cat "$prefix/openresty-error.log" >&2; exit 1; }
-  many_label sinchnumbers openresty
   if [ "${BENCH_MANY_RATE_N:-2000}" -gt 0 ]; then
     echo "bench: many calls: ${BENCH_MANY_RATE_N:-2000} items at rate_limit = ${BENCH_MANY_RATE_LIMIT:-50} under 5.4 ..." >&2
     : > "$prefix/rate.log"   # the token requests of the runs above are logged there too

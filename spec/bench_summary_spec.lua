@@ -26,8 +26,12 @@ local function many_measurements(folder, delay_wall)
       add("sinchnumbers", engine, "sequential", "round", 200, 0.030, 0.010)
       add("sinchnumbers", engine, "fast", "round", 200, 0.015, 0.012)
       add("sinchnumbers", engine, "delay", "round", 200, delay_wall, 0.020)
+      add("sinchnumbers", engine, "decode", "round", 200, 0.002, 0.002)
     end
   end
+  add("multi_curl", "C", "delay", "instructions", 120000)
+  add("sinchnumbers", "5.4", "delay", "instructions", 207000)
+  add("sinchnumbers", "5.4", "decode", "instructions", 49000)
   add("sinchnumbers", "5.4", "memory", 2000, 40.5, 210.0)
   add("sinchnumbers", "5.4", "memory", 20000, 44.0, 2100.0)
   add("sinchnumbers", "5.4", "rate", 50, 2001, 50, 50, 39.9)
@@ -117,6 +121,19 @@ describe("bench/summary.lua", function()
       assert.matches("bench: missed target: 100 ms server: wall vs the Node SDK under OpenResty (LuaJIT): "
         .. "1.24× (limit ≤ 1.00×)\n", output, 1, true)
       assert.is_nil(output:find("CPU", 1, true), "the CPU targets are met")
+    end)
+
+    it("tells where a call's CPU goes: the decode alone, the rest against the C reference", function()
+      local section = many_section(1.020)
+      assert.matches("| (e) sinchnumbers | Lua 5.4 | 20 in flight, 100 ms server | 3 × 200 | 1.020 | 20.0 | 100.0"
+        .. " | 207k |", section, 1, true)
+      assert.matches("| (e) sinchnumbers | Lua 5.4 | the JSON decode of each answer, alone | 3 × 200 | 0.002 | 2.0"
+        .. " | 10.0 | 49k |", section, 1, true)
+      assert.matches("- Lua 5.4: 100.0 µs of CPU a call, 10.0 µs of it the decode alone; the rest is 1.20× the C"
+        .. " reference's 75.0 µs; in instructions 207k, 49k of them the decode, the rest 1.32× the reference's 120k.\n",
+        section, 1, true)
+      assert.matches("- OpenResty (LuaJIT): 100.0 µs of CPU a call, 10.0 µs of it the decode alone; the rest is 1.20×"
+        .. " the C reference's 75.0 µs.\n", section, 1, true)
     end)
 
     it("judges a run of that section alone: its own verdict, no README", function()
