@@ -52,7 +52,7 @@ for i, row in ipairs(rows) do
 end
 -- By case, then the C reference, ours, the Node SDK; engines as they came.
 local CASE_ORDER = { sequential = 1, fast = 2, delay = 3, decode = 4 }
-local PROGRAM_ORDER = { multi_curl = 1, sinchnumbers = 2, node = 3 }
+local PROGRAM_ORDER = { multi_curl = 1, sinchnumbers = 2, hand = 3, node = 4 }
 table.sort(rows, function(a, b)
   local case_a, case_b = CASE_ORDER[a.case] or 9, CASE_ORDER[b.case] or 9
   if case_a ~= case_b then return case_a < case_b end
@@ -73,6 +73,7 @@ local PROGRAM_NAMES = {
   multi_curl = "(d) libcurl multi, C",
   sinchnumbers = "(e) sinchnumbers",
   node = "(f) Sinch Node SDK",
+  hand = "(g) by hand: the Multi + json.decode",
 }
 local CASE_NAMES = {
   sequential = "one after another, no delay",
@@ -101,7 +102,10 @@ say("the CPU reference. (e) is `client:map(items, fn, { concurrency = 20 })` wit
 say("`get_active_number`: on libcurl's multi interface under Lua 5.4 and LuaJIT, on light threads and")
 say("cosockets inside nginx (bench/many_openresty.conf, its CPU the worker's `os.clock()`), and the")
 say("sequential path (the same calls one after another) beside it. (f) is the official Node SDK")
-say("(`@sinch/sdk-core`, bench/node/) with a pool of 20 async workers. **CPU** is the client process's")
+say("(`@sinch/sdk-core`, bench/node/) with a pool of 20 async workers. (g) is the same job in Lua with")
+say("no client (bench/many_hand.lua): the transport's own Multi driven by hand, 20 in flight, each")
+say("answer through the client's `json.decode`: the floor of a Lua program on this binding, and what")
+say("the client adds is the difference. **CPU** is the client process's")
 say("user + system time (getrusage, `os.clock()`, `process.cpuUsage()`); the server is not counted.")
 say("The rate budget: a client with `rate_limit` maps over its items against the server's /rate part,")
 say("which logs when each request arrived. The target counts the arrivals in every window of 0.99 s")
@@ -182,6 +186,16 @@ for _, row in ipairs(rows) do
       line = line .. ("; in instructions %s, %s of them the decode, the rest %.2f× the reference's %s"):format(
         thousands(row.instructions), thousands(decode.instructions),
         (row.instructions - decode.instructions) / C_MULTI.instructions, thousands(C_MULTI.instructions))
+    end
+    local by_hand = find("hand", row.engine, "delay")
+    if by_hand then
+      line = line .. (". By hand (g): %.1f µs (%.2f× the C reference)"):format(by_hand.cpu_us,
+        by_hand.cpu_us / C_MULTI.cpu_us)
+      if by_hand.instructions then line = line .. (", %s instructions"):format(thousands(by_hand.instructions)) end
+      line = line .. ("; the client adds %+.0f %%"):format((row.cpu_us / by_hand.cpu_us - 1) * 100)
+      if by_hand.instructions and row.instructions then
+        line = line .. (" (%+.0f %% in instructions)"):format((row.instructions / by_hand.instructions - 1) * 100)
+      end
     end
     shares[#shares + 1] = line .. "."
   end

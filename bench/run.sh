@@ -9,7 +9,8 @@
 # flight against a server that answers after 100 ms (bench/many.conf), by
 # client:map under Lua 5.4 and LuaJIT and inside nginx on light threads
 # (bench/many_openresty.conf), beside libcurl's multi interface in C
-# (bench/multi_curl.c) and the Sinch Node SDK (bench/node/many.js), with the
+# (bench/multi_curl.c), the same job by hand in Lua on the transport's Multi
+# (bench/many_hand.lua) and the Sinch Node SDK (bench/node/many.js), with the
 # client's JSON decode of the same answers timed alone and instructions
 # counted (callgrind); then the rate budget over 2,000 items and map's memory
 # over 20,000.
@@ -206,8 +207,8 @@ fi
 # The timing in passes, alternately forwards and backwards through the
 # programs (as the first section does), so that a change in the machine's
 # load falls on all alike: the C reference and the Node SDK on the server's
-# /fast and /delay parts, sinchnumbers (bench/many.lua) under each Lua of
-# MANY_LUAS and inside nginx, BENCH_MANY_ROUNDS rounds of each case a pass;
+# /fast and /delay parts, sinchnumbers (bench/many.lua) and the same by hand
+# (bench/many_hand.lua) under each Lua of MANY_LUAS, and inside nginx, BENCH_MANY_ROUNDS rounds of each case a pass;
 # the report pools the rounds. Then the instructions, the memory and the
 # rate budget.
 many="$prefix/many.tsv"
@@ -240,13 +241,19 @@ many_timing() { # many_timing <program> [<lua>]: one run of its timing rounds, l
     sinchnumbers)
       LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$2/?.so;;" $(lua_of "$2") bench/many.lua timing > "$prefix/out"
       many_label sinchnumbers "$2" ;;
+    hand)
+      for case in fast delay; do
+        LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$2/?.so;;" $(lua_of "$2") bench/many_hand.lua \
+          "$BENCH_MANY_URL/$case" "$BENCH_PROJECT" "$TOKEN" $case > "$prefix/out"
+        many_label hand "$2"
+      done ;;
   esac
 }
 if runs many; then
   export BENCH_MANY_ROUNDS="${BENCH_MANY_ROUNDS:-2}"
   {
     echo multi_curl; echo node
-    for v in $MANY_LUAS; do echo "sinchnumbers $v"; done
+    for v in $MANY_LUAS; do echo "sinchnumbers $v"; echo "hand $v"; done
     echo openresty
   } > "$prefix/many-jobs"
   pass=1
@@ -289,6 +296,11 @@ if runs many; then
       done
       mv "$prefix/counts" "$prefix/out"
       many_label sinchnumbers "$v"
+      if count=$(LUA_PATH="$lua_path" LUA_CPATH="$ROOT/build/$v/?.so;;" many_instructions delay \
+          "$(lua_of "$v")" bench/many_hand.lua "$BENCH_MANY_URL/delay" "$BENCH_PROJECT" "$TOKEN" delay); then
+        printf 'delay\tinstructions\t%d\n' "$count" > "$prefix/out"
+        many_label hand "$v"
+      fi
     done
   fi
   for v in $MANY_LUAS; do
