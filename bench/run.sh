@@ -68,6 +68,8 @@ lua5.4 bench/fixtures.lua "$prefix/json"
 # The Node SDK, as its lock file pins it (node_modules is not committed).
 if runs many; then (cd bench/node && npm ci --no-audit --no-fund --loglevel=error > /dev/null); fi
 
+lua_of() { case $1 in luajit) echo luajit ;; *) echo "lua$1" ;; esac; } # lua_of <version>: its interpreter
+
 # --- the servers ----------------------------------------------------------
 user=""
 [ "$(id -u)" = 0 ] && user="user root;"   # workers would lose the prefix as nobody
@@ -135,7 +137,7 @@ if runs calls; then
   : > "$results"
   echo "raw C" > "$jobs"
   for v in $LUAS; do
-    case $v in luajit) interpreter=luajit ;; *) interpreter=lua$v ;; esac
+    interpreter=$(lua_of "$v")
     if [ ! -f "build/$v/sinchnumbers/codec.so" ] || [ ! -f "build/$v/sinchnumbers/transport/libcurl.so" ]; then
       echo "bench: no build/$v/sinchnumbers/{codec,transport/libcurl}.so (make LUA_VERSION=$v): skipping Lua $v" >&2
       continue
@@ -218,7 +220,6 @@ MANY_PASSES="${BENCH_MANY_PASSES:-3}"
 many_label() { # many_label <program> <engine>: prefix every line of $prefix/out
   awk -v label="$1	$2	" '{ print label $0 }' "$prefix/out" >> "$many"
 }
-lua_of() { case $1 in luajit) echo luajit ;; *) echo "lua$1" ;; esac; }
 many_timing() { # many_timing <program> [<lua>]: one run of its timing rounds, labelled
   case $1 in
     multi_curl|node)

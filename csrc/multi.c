@@ -169,12 +169,9 @@ static void collect_ended(multi *m)
         s->code = message->data.result;
         /* Its connection by the ports on_prereq was told: asking libcurl for
          * the socket (CURLINFO_ACTIVESOCKET) walks its whole cache. */
-        if (s->local_port > 0) {
-            long version = 0;
-            curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);
+        if (s->local_port > 0)
             sn_connections_idle(&m->connections, s->local_port, s->remote_port,
-                                version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1);
-        }
+                                sn_request_spoke_http1(&s->request));
         curl_multi_remove_handle(m->handle, easy);
         s->state = SLOT_ENDED;
         m->running--;

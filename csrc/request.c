@@ -790,18 +790,25 @@ void sn_connections_free(sn_connections *c)
     c->count = c->capacity = 0;
 }
 
+int sn_request_spoke_http1(const sn_request *r)
+{
+    long version = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &version);
+    return version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1;
+}
+
 /* Remembers whether the connection the request used speaks HTTP/1; it is idle now. */
 void sn_connections_note(sn_connections *c, sn_request *r)
 {
     curl_socket_t fd = CURL_SOCKET_BAD;
-    long version = 0;
+    int http1;
     curl_easy_getinfo(r->easy, CURLINFO_ACTIVESOCKET, &fd);
     if (fd == CURL_SOCKET_BAD)
         return;
-    curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &version);
+    http1 = sn_request_spoke_http1(r);
     for (int i = 0; i < c->count; i++) {
         if (c->list[i].fd == fd) {
-            c->list[i].http1 = version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1;
+            c->list[i].http1 = http1;
             c->list[i].busy = 0;
         }
     }
@@ -829,14 +836,15 @@ void sn_connections_drop_unclean(sn_connections *c)
     }
     if (watched == 0 || poll(c->polled, watched, 0) <= 0)
         return;
-    for (nfds_t i = 0; i < watched; i++)
-        if (c->polled[i].revents)
-            shutdown(c->polled[i].fd, SHUT_RDWR);
-    /* Shut down, they have nothing more to say: not looked at again. */
-    for (int i = 0; i < c->count; i++)
-        for (nfds_t j = 0; j < watched; j++)
-            if (c->polled[j].revents && c->polled[j].fd == c->list[i].fd)
-                c->list[i].http1 = 0;
+    /* The polled ones are the list's idle HTTP/1 ones, in its order. One
+     * shut down has nothing more to say: it is not looked at again. */
+    watched = 0;
+    for (int i = 0; i < c->count; i++) {
+        if (c->list[i].http1 && !c->list[i].busy && c->polled[watched++].revents) {
+            shutdown(c->list[i].fd, SHUT_RDWR);
+            c->list[i].http1 = 0;
+        }
+    }
 }
 
 static int port_of(curl_socket_t fd, int peer)

@@ -99,6 +99,8 @@ SN_INTERNAL int sn_push_usage_error(lua_State *L, const char *message);
 /* The connections of one object: capacity sockets at most. 0 when out of memory. */
 SN_INTERNAL int sn_connections_init(sn_connections *c, int capacity);
 SN_INTERNAL void sn_connections_free(sn_connections *c);
+/* After a transfer on r's handle ended: whether it went over HTTP/1.0 or 1.1. */
+SN_INTERNAL int sn_request_spoke_http1(const sn_request *r);
 /* After a transfer on r's handle ended: notes its connection's HTTP version, and that it is idle. */
 SN_INTERNAL void sn_connections_note(sn_connections *c, sn_request *r);
 /* Shuts down every idle HTTP/1 connection with bytes waiting (see request.c). */
